@@ -1,0 +1,39 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# zpci-rrlock. This Makefile is both the out-of-tree module Makefile of the Rust-for-Linux
+# template (make, make clean, make modules_install, make rust-analyzer) and the project's front
+# door (make run, make test). Without KDIR= the module targets first bootstrap the toolchain and
+# build the cached s390x test kernel; with KDIR=/path/to/a/Rust-enabled/kernel/build they only
+# build the module against that tree.
+
+ZR_ARCH ?= s390x
+zr-module = scripts/build-module.sh $(if $(KDIR),--kdir $(KDIR)) --arch $(ZR_ARCH)
+zr-pass = $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(V),V=$(V)) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
+
+.PHONY: default modules modules_install clean rust-analyzer run test lint
+
+default: modules
+
+modules:
+	@$(zr-module) modules $(zr-pass) >/dev/null
+
+modules_install:
+	@$(zr-module) modules_install $(zr-pass) >/dev/null
+
+rust-analyzer:
+	@$(zr-module) rust-analyzer >/dev/null
+
+clean:
+	rm -rf build rust-project.json
+
+# Boot the s390x guest and show the deadlock scenarios on the stock kernel and with the module.
+run:
+	@scripts/run.sh
+
+# Host-side tests and the guest boot suites; ends with "N passed, N failed, N skipped".
+test:
+	@scripts/test.sh
+
+# rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
+lint:
+	@scripts/lint.sh

@@ -1,0 +1,528 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Boot a zpci-rrlock test guest in QEMU and turn what it did into KTAP results.
+
+The machine comes from a TOML definition (qemu/machines/*.toml). While the guest runs, this
+runner
+  * serves the guest's host requests (hot-unplug / re-plug a named PCI function, ...) that
+    arrive over a virtio-serial port, acting through QMP (qemu.qmp) and answering when the
+    matching DEVICE_DELETED event (by data.device) has arrived;
+  * tails the console log, shows progress, enforces the deadline of the whole boot and of each
+    test (announced by the guest with "zr-test: begin NAME timeout=N"), killing a hung guest;
+  * scans the console for kernel reports (BUG:, WARNING:, lockdep, hung task, Oops, panic).
+Afterwards it merges the guest's KTAP (second virtio-serial port) with its own checks into
+RUNDIR/results.ktap and RUNDIR/summary.json. Everything is kept in RUNDIR: console.log,
+qmp.log (QMP transcript), guest.ktap, results.ktap.
+
+Exit status: 0 if every result passed or was skipped, 1 otherwise, 2 on a usage error.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+import tomllib
+
+from qemu.qmp import QMPClient
+
+# Kernel reports that turn a boot red, unless the run expects them (--expect-report).
+REPORTS = [
+    ("lockdep-circular", re.compile(r"WARNING: possible circular locking dependency detected")),
+    ("lockdep-recursive", re.compile(r"WARNING: possible recursive locking detected")),
+    ("lockdep-unlock-balance", re.compile(r"WARNING: bad unlock balance detected")),
+    ("lockdep-other", re.compile(r"WARNING: (?!possible circular|possible recursive|bad unlock)"
+                                 r"[^\n]*(lock|held)")),
+    ("hung-task", re.compile(r"INFO: task \S+ blocked for more than \d+ seconds")),
+    ("bug", re.compile(r"(?<![\w\]])BUG: ")),
+    ("warning", re.compile(r"WARNING: CPU: \d+ PID: \d+ at ")),
+    ("oops", re.compile(r"\bOops(: |\b.*\[#\d+\])|Kernel panic - not syncing")),
+]
+# Only kernel messages count (PRINTK_TIME stamps them); the guest's own KTAP, echoed to the
+# console, may quote the same words.
+KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\]")
+# Lines of context kept around a report in the failure message.
+EXCERPT = 12
+
+
+def log(msg):
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+class UsageError(Exception):
+    """A bad machine definition or argument: exit status 2."""
+
+
+def load_machine(path):
+    try:
+        with open(path, "rb") as f:
+            m = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise UsageError(f"machine definition {path}: {e}") from e
+    for key in ("arch", "qemu", "args", "console", "control"):
+        if key not in m.get("machine", {}):
+            raise UsageError(f"machine definition {path}: [machine] has no '{key}'")
+    ids = set()
+    for fn in m.get("function", []):
+        for key in ("id", "device", "driver"):
+            if key not in fn:
+                raise UsageError(f"machine definition {path}: a [[function]] has no '{key}'")
+        if fn["id"] in ids:
+            raise UsageError(f"machine definition {path}: function id '{fn['id']}' repeated")
+        ids.add(fn["id"])
+        if m["machine"]["arch"] == "s390x" and ("uid" not in fn or "fid" not in fn):
+            raise UsageError(f"machine definition {path}: s390x function '{fn['id']}' needs uid and fid")
+    return m
+
+
+def parse_props(props):
+    """'a=b,c=' -> {'a': 'b', 'c': ''}"""
+    out = {}
+    for item in filter(None, (props or "").split(",")):
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise UsageError(f"device property '{item}' is not key=value")
+        out[key] = val
+    return out
+
+
+def function_qdevs(machine, fn):
+    """The QMP device_add argument dicts for one PCI function, in plug order."""
+    devs = []
+    if machine["machine"]["arch"] == "s390x":
+        devs.append({"driver": "zpci", "id": f"zpci-{fn['id']}", "uid": fn["uid"],
+                     "fid": fn["fid"], "target": fn["id"]})
+    dev = {"driver": fn["device"], "id": fn["id"]}
+    if "bus" in fn:
+        dev["bus"] = fn["bus"]
+    dev.update(parse_props(fn.get("props")))
+    devs.append(dev)
+    return devs
+
+
+def qdev_to_cli(d):
+    parts = [d["driver"]] + [f"{k}={v}" for k, v in d.items() if k != "driver"]
+    return ",".join(parts)
+
+
+def qemu_argv(machine, kernel, initrd, append, rundir):
+    mc = machine["machine"]
+    argv = [mc["qemu"], *mc["args"], "-nodefaults", "-nographic", "-no-reboot",
+            "-kernel", kernel, "-initrd", initrd,
+            "-append", f"console={mc['console']} {mc.get('append', '')} {append}".strip(),
+            "-serial", f"file:{rundir}/console.log",
+            "-qmp", f"unix:{rundir}/qmp.sock,server=on,wait=off",
+            "-device", f"{mc['control']},id=zrvser" + (f",devno={mc['control_devno']}" if "control_devno" in mc else ""),
+            "-chardev", f"socket,id=zrctl,path={rundir}/ctl.sock,server=on,wait=off",
+            "-device", "virtserialport,chardev=zrctl,name=zr.ctl,bus=zrvser.0",
+            "-chardev", f"file,id=zrktap,path={rundir}/guest.ktap",
+            "-device", "virtserialport,chardev=zrktap,name=zr.ktap,bus=zrvser.0"]
+    for be in machine.get("backend", []):
+        argv += [be["option"], be["arg"]]
+    for extra in machine.get("device", []):
+        argv += ["-device", extra]
+    for fn in machine.get("function", []):
+        for d in function_qdevs(machine, fn):
+            argv += ["-device", qdev_to_cli(d)]
+    return argv
+
+
+def guest_cmdline(machine):
+    """Kernel command-line words that tell the guest which functions to expect."""
+    fns = machine.get("function", [])
+    spec = ";".join(f"{f['id']}:{f.get('fid', '')}:{f['driver']}" for f in fns)
+    return f"zr.functions={spec}"
+
+
+class Runner:
+    def __init__(self, args, machine):
+        self.args = args
+        self.machine = machine
+        self.rundir = args.rundir
+        self.fns = {f["id"]: f for f in machine.get("function", [])}
+        self.qmp = QMPClient("zr-boot")
+        self.qmplog = open(os.path.join(self.rundir, "qmp.log"), "w", encoding="utf-8")
+        self.deleted = {}          # device id -> asyncio.Event, set on DEVICE_DELETED
+        self.proc = None
+        self.killed = None         # why the guest was killed, if it was
+        self.test = None           # (name, deadline) of the test the guest runs now
+        self.timeouts = []         # tests that ran past their deadline
+        self.finished = False      # the guest's runner printed its final marker
+        self.reached_init = False
+        self.t0 = time.monotonic()
+
+    # ---- QMP ----------------------------------------------------------------------------
+    def qlog(self, kind, obj):
+        self.qmplog.write(f"{time.monotonic() - self.t0:9.3f} {kind} {json.dumps(obj)}\n")
+        self.qmplog.flush()
+
+    async def qmp_cmd(self, cmd, arguments=None):
+        self.qlog("->", {"execute": cmd, "arguments": arguments or {}})
+        try:
+            res = await self.qmp.execute(cmd, arguments)
+        except Exception as e:  # ExecuteError and connection errors alike
+            self.qlog("<-", {"error": str(e)})
+            raise
+        self.qlog("<-", {"return": res})
+        return res
+
+    async def event_pump(self):
+        async for ev in self.qmp.events:
+            self.qlog("ev", {"event": ev["event"], "data": ev.get("data", {})})
+            if ev["event"] == "DEVICE_DELETED":
+                dev = ev.get("data", {}).get("device")
+                if dev:
+                    self.deleted.setdefault(dev, asyncio.Event()).set()
+
+    async def unplug(self, fid_, wait=True, timeout=60):
+        fn = self.fns.get(fid_)
+        if fn is None:
+            return f"unknown function '{fid_}'"
+        ids = [d["id"] for d in function_qdevs(self.machine, fn)]
+        for i in ids:
+            self.deleted[i] = asyncio.Event()
+        await self.qmp_cmd("device_del", {"id": fn["id"]})
+        if not wait:
+            return None
+        try:
+            for i in ids:
+                await asyncio.wait_for(self.deleted[i].wait(), timeout)
+        except asyncio.TimeoutError:
+            return f"no DEVICE_DELETED for '{i}' within {timeout}s"
+        return None
+
+    async def plug(self, fid_):
+        fn = self.fns.get(fid_)
+        if fn is None:
+            return f"unknown function '{fid_}'"
+        for d in function_qdevs(self.machine, fn):
+            await self.qmp_cmd("device_add", d)
+        return None
+
+    async def wait_deleted(self, fid_, timeout=60):
+        fn = self.fns.get(fid_)
+        if fn is None:
+            return f"unknown function '{fid_}'"
+        ev = self.deleted.setdefault(fn["id"], asyncio.Event())
+        try:
+            await asyncio.wait_for(ev.wait(), timeout)
+        except asyncio.TimeoutError:
+            return f"no DEVICE_DELETED for '{fn['id']}' within {timeout}s"
+        return None
+
+    async def handle(self, words):
+        """One guest request; returns None on success or an error string."""
+        op, rest = (words[0], words[1:]) if words else ("", [])
+        try:
+            if op == "ping":
+                return None
+            if op == "unplug" and len(rest) == 1:
+                return await self.unplug(rest[0])
+            if op == "unplug-nowait" and len(rest) == 1:
+                return await self.unplug(rest[0], wait=False)
+            if op == "wait-deleted" and len(rest) in (1, 2):
+                return await self.wait_deleted(rest[0], int(rest[1]) if len(rest) > 1 else 60)
+            if op == "plug" and len(rest) == 1:
+                return await self.plug(rest[0])
+        except Exception as e:  # a QMP error is the answer, not a runner crash
+            return f"{op}: {e}".replace("\n", " ")
+        return f"bad request '{' '.join(words)}'"
+
+    async def serve_guest(self):
+        path = os.path.join(self.rundir, "ctl.sock")
+        for _ in range(100):
+            try:
+                reader, writer = await asyncio.open_unix_connection(path)
+                break
+            except OSError:
+                await asyncio.sleep(0.1)
+        else:
+            log("control channel: cannot connect")
+            return
+        while True:
+            line = await reader.readline()
+            if not line:
+                return
+            text = line.decode(errors="replace").strip()
+            m = re.match(r"REQ (\S+) (.*)$", text)
+            if not m:
+                continue
+            seq, words = m.group(1), m.group(2).split()
+            self.qlog("guest", {"request": text})
+            err = await self.handle(words)
+            reply = f"ACK {seq} ok\n" if err is None else f"ACK {seq} err {err}\n"
+            self.qlog("guest", {"reply": reply.strip()})
+            writer.write(reply.encode())
+            await writer.drain()
+
+    # ---- console ------------------------------------------------------------------------
+    def on_console_line(self, line):
+        if "zr-init: start" in line:
+            self.reached_init = True
+            log(f"{self.args.name}: guest reached /init after {time.monotonic() - self.t0:.0f}s")
+        m = re.search(r"zr-test: begin (\S+) timeout=(\d+)", line)
+        if m:
+            self.test = (m.group(1), time.monotonic() + int(m.group(2)) + self.args.grace)
+            log(f"{self.args.name}: test {m.group(1)}")
+        m = re.search(r"zr-test: end (\S+) rc=(\d+)", line)
+        if m:
+            self.test = None
+        if "zr-init: finished" in line:
+            self.finished = True
+
+    async def watch(self):
+        path = os.path.join(self.rundir, "console.log")
+        pos, buf = 0, ""
+        deadline = self.t0 + self.args.timeout
+        while self.proc.returncode is None:
+            await asyncio.sleep(0.2)
+            try:
+                with open(path, "rb") as f:
+                    f.seek(pos)
+                    data = f.read()
+            except OSError:
+                data = b""
+            pos += len(data)
+            buf += data.decode(errors="replace")
+            *lines, buf = buf.split("\n")
+            for line in lines:
+                self.on_console_line(line)
+            now = time.monotonic()
+            if self.test and now > self.test[1]:
+                self.timeouts.append(self.test[0])
+                await self.kill(f"test {self.test[0]} ran past its deadline")
+            elif now > deadline:
+                await self.kill(f"boot ran past its deadline of {self.args.timeout}s")
+
+    async def kill(self, why):
+        if self.killed is None:
+            self.killed = why
+            log(f"{self.args.name}: killing the guest: {why}")
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def run(self):
+        argv = qemu_argv(self.machine, self.args.kernel, self.args.initrd,
+                         f"{guest_cmdline(self.machine)} {self.args.append}", self.rundir)
+        with open(os.path.join(self.rundir, "qemu.cmdline"), "w", encoding="utf-8") as f:
+            f.write(shlex.join(argv) + "\n")
+        log(f"{self.args.name}: booting {self.machine['machine']['arch']} guest "
+            f"(deadline {self.args.timeout}s, console: {self.rundir}/console.log)")
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL, stdout=open(os.path.join(self.rundir, "qemu.out"), "wb"),
+            stderr=subprocess.STDOUT)
+        qsock = os.path.join(self.rundir, "qmp.sock")
+        for _ in range(100):
+            try:
+                await self.qmp.connect(qsock)
+                break
+            except Exception:
+                if self.proc.returncode is not None:
+                    break
+                await asyncio.sleep(0.1)
+        tasks = []
+        if self.qmp.runstate.name == "RUNNING":
+            tasks = [asyncio.create_task(self.event_pump()), asyncio.create_task(self.serve_guest())]
+        else:
+            log(f"{self.args.name}: could not connect to QMP (see {self.rundir}/qemu.out)")
+        await self.watch()
+        for t in tasks:
+            t.cancel()
+        try:
+            await self.qmp.disconnect()
+        except Exception:
+            pass
+        self.qmplog.close()
+        log(f"{self.args.name}: guest ended after {time.monotonic() - self.t0:.0f}s "
+            f"(qemu exit {self.proc.returncode})")
+
+
+# ---- results ------------------------------------------------------------------------------
+class Results:
+    """Leaf results, grouped in suites, rendered as nested KTAP."""
+
+    def __init__(self):
+        self.suites = []   # (name, [(ok, desc, directive)], suite_ok)
+
+    def add_suite(self, name, leaves, suite_ok=None):
+        if suite_ok is None:
+            suite_ok = all(ok or d.startswith("SKIP") for ok, _, d in leaves)
+        self.suites.append((name, leaves, suite_ok))
+
+    def counts(self):
+        p = f = s = 0
+        for _, leaves, _ in self.suites:
+            for ok, _, d in leaves:
+                if d.upper().startswith("SKIP"):
+                    s += 1
+                elif ok:
+                    p += 1
+                else:
+                    f += 1
+        return p, f, s
+
+    def failures(self):
+        return [f"{n}: {desc}" for n, leaves, _ in self.suites for ok, desc, d in leaves
+                if not ok and not d.upper().startswith("SKIP")]
+
+    def ktap(self):
+        out = ["KTAP version 1", f"1..{len(self.suites)}"]
+        for i, (name, leaves, sok) in enumerate(self.suites, 1):
+            out += ["  KTAP version 1", f"  # Subtest: {name}", f"  1..{len(leaves)}"]
+            for j, (ok, desc, d) in enumerate(leaves, 1):
+                out.append(f"  {'ok' if ok else 'not ok'} {j} {desc}" + (f" # {d}" if d else ""))
+            out.append(f"{'ok' if sok else 'not ok'} {i} {name}")
+        return "\n".join(out) + "\n"
+
+
+LEAF = re.compile(r"^\s+(not ok|ok) \d+ (.*?)(?: # (.*))?$")
+SUITE_BEGIN = re.compile(r"^# zr-suite: (\S+)")
+SUITE_END = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (.*))?$")
+
+
+def parse_guest_ktap(text, timeouts, results):
+    """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'.
+    Returns (planned suites or None, suites seen)."""
+    cur, leaves, diag = None, [], []
+    plan, seen = None, 0
+    for line in text.splitlines():
+        m = re.match(r"^1\.\.(\d+)", line)
+        if m and plan is None and cur is None:
+            plan = int(m.group(1))
+            continue
+        m = SUITE_BEGIN.match(line)
+        if m:
+            seen += 1
+            if cur:
+                results.add_suite(cur, leaves + [(False, "suite did not finish", "")], False)
+            cur, leaves, diag = m.group(1), [], []
+            continue
+        if cur is None:
+            continue
+        m = LEAF.match(line)
+        if m:
+            leaves.append((m.group(1) == "ok", m.group(2).strip(), (m.group(3) or "").strip()))
+            continue
+        m = SUITE_END.match(line)
+        if m and m.group(2) == cur:
+            ok = m.group(1) == "ok"
+            if not ok and all(o or d.upper().startswith("SKIP") for o, _, d in leaves):
+                leaves.append((False, f"suite exited with failure ({m.group(3) or 'no reason'})", ""))
+            if not leaves:
+                leaves.append((ok, "suite ran", m.group(3) or ""))
+            results.add_suite(cur, leaves)
+            cur = None
+    if cur:
+        why = "TIMEOUT" if cur in timeouts else "suite did not finish"
+        results.add_suite(cur, leaves + [(False, f"{cur}: {why}", "")], False)
+    return plan, seen
+
+
+def scan_console(path, expected):
+    """Map report kind -> first excerpt, for reports not in `expected`."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}, []
+    found, seen = {}, []
+    for i, line in enumerate(lines):
+        if not KERNEL_LINE.match(line):
+            continue
+        for kind, rx in REPORTS:
+            if rx.search(line):
+                seen.append(kind)
+                if kind not in found:
+                    found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
+                break
+    return {k: v for k, v in found.items() if k not in expected}, seen
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--machine", required=True, help="machine definition (TOML)")
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--rundir", required=True, help="directory for logs and results")
+    ap.add_argument("--name", default="boot", help="name of this boot in the results")
+    ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--timeout", type=int, default=600, help="deadline of the whole boot (s)")
+    ap.add_argument("--grace", type=int, default=30, help="slack on each test's deadline (s)")
+    ap.add_argument("--expect-report", action="append", default=[], metavar="KIND",
+                    help="a report kind this boot is expected to show (e.g. lockdep-circular)")
+    args = ap.parse_args()
+    try:
+        for p in (args.kernel, args.initrd):
+            if not os.path.isfile(p):
+                raise UsageError(f"no such file: {p}")
+        if args.timeout <= 0 or args.grace < 0:
+            raise UsageError("--timeout must be > 0 and --grace >= 0")
+        kinds = {k for k, _ in REPORTS}
+        for k in args.expect_report:
+            if k not in kinds:
+                raise UsageError(f"--expect-report {k}: unknown kind (one of {', '.join(sorted(kinds))})")
+        machine = load_machine(args.machine)
+    except UsageError as e:
+        print(f"boot.py: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(args.rundir, exist_ok=True)
+    for stale in ("console.log", "guest.ktap", "results.ktap", "summary.json"):
+        try:
+            os.unlink(os.path.join(args.rundir, stale))
+        except FileNotFoundError:
+            pass
+
+    runner = Runner(args, machine)
+    asyncio.run(runner.run())
+
+    res = Results()
+    try:
+        with open(os.path.join(args.rundir, "guest.ktap"), encoding="utf-8", errors="replace") as f:
+            guest = f.read()
+    except OSError:
+        guest = ""
+    plan, nsuites = parse_guest_ktap(guest, runner.timeouts, res)
+
+    unexpected, seen = scan_console(os.path.join(args.rundir, "console.log"), set(args.expect_report))
+    host = [(runner.reached_init, "guest reached /init", "")]
+    host.append((plan is not None and plan > 0 and nsuites == plan,
+                 f"guest KTAP channel delivered all suites ({nsuites} of {plan if plan is not None else '?'})",
+                 ""))
+    host.append((runner.finished and runner.killed is None,
+                 "guest suite finished before its deadline" + (f" ({runner.killed})" if runner.killed else ""),
+                 ""))
+    for kind in args.expect_report:
+        host.append((kind in seen, f"console shows the expected {kind} report", ""))
+    for kind, _ in REPORTS:
+        if kind in args.expect_report:
+            continue
+        host.append((kind not in unexpected, f"console has no {kind} report", ""))
+    res.add_suite(f"{args.name}-host", host)
+
+    ktap = res.ktap()
+    with open(os.path.join(args.rundir, "results.ktap"), "w", encoding="utf-8") as f:
+        f.write(ktap)
+    p, fl, s = res.counts()
+    summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
+               "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
+               "seconds": round(time.monotonic() - runner.t0, 1)}
+    with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1)
+    sys.stdout.write(ktap)
+    for kind, excerpt in unexpected.items():
+        print(f"# {args.name}: {kind} report in {args.rundir}/console.log:", file=sys.stderr)
+        for line in excerpt.splitlines():
+            print(f"#   {line}", file=sys.stderr)
+    for failure in res.failures():
+        print(f"# FAILED {args.name}: {failure}", file=sys.stderr)
+    log(f"{args.name}: {p} passed, {fl} failed, {s} skipped (logs: {args.rundir})")
+    return 0 if fl == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

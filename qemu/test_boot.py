@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the QEMU runner: machine loading, QEMU argv, guest KTAP and console parsing."""
+
+import os
+import tempfile
+import textwrap
+import unittest
+
+import boot
+
+S390X = os.path.join(os.path.dirname(__file__), "machines", "s390x.toml")
+
+
+def write(tmp, name, text):
+    path = os.path.join(tmp, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(textwrap.dedent(text))
+    return path
+
+
+class MachineTest(unittest.TestCase):
+    def test_s390x_definition_loads(self):
+        m = boot.load_machine(S390X)
+        self.assertEqual(m["machine"]["arch"], "s390x")
+        self.assertEqual([f["id"] for f in m["function"]], ["zigb", "znvme", "znet"])
+
+    def test_zpci_device_comes_first_and_targets_the_function(self):
+        m = boot.load_machine(S390X)
+        devs = boot.function_qdevs(m, m["function"][2])
+        self.assertEqual(devs[0], {"driver": "zpci", "id": "zpci-znet", "uid": 3, "fid": 3,
+                                   "target": "znet"})
+        self.assertEqual(devs[1], {"driver": "virtio-net-pci", "id": "znet", "netdev": "nd1",
+                                   "romfile": ""})
+
+    def test_argv_has_console_qmp_and_restricted_user_net(self):
+        m = boot.load_machine(S390X)
+        argv = boot.qemu_argv(m, "k", "i", "zr.functions=x", "/r")
+        self.assertIn("console=ttysclp0 cio_ignore=all,!condev zr.ccw=0.0.0000 zr.functions=x", argv)
+        self.assertIn("virtio-serial-ccw,id=zrvser,devno=fe.0.0000", argv)
+        self.assertIn("unix:/r/qmp.sock,server=on,wait=off", argv)
+        nets = [a for a in argv if a.startswith("user,")]
+        self.assertTrue(nets and all("restrict=on" in a for a in nets))
+
+    def test_guest_cmdline_lists_functions(self):
+        m = boot.load_machine(S390X)
+        self.assertEqual(boot.guest_cmdline(m),
+                         "zr.functions=zigb:1:igb;znvme:2:nvme;znet:3:virtio-pci")
+
+    def test_bad_definitions_are_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cases = {
+                "nomachine.toml": "x = 1\n",
+                "dup.toml": """
+                    [machine]
+                    arch = "x86_64"
+                    qemu = "q"
+                    args = []
+                    console = "ttyS0"
+                    control = "virtio-serial-pci"
+                    [[function]]
+                    id = "a"
+                    device = "d"
+                    driver = "x"
+                    [[function]]
+                    id = "a"
+                    device = "d"
+                    driver = "x"
+                    """,
+                "nofid.toml": """
+                    [machine]
+                    arch = "s390x"
+                    qemu = "q"
+                    args = []
+                    console = "c"
+                    control = "v"
+                    [[function]]
+                    id = "a"
+                    device = "d"
+                    driver = "x"
+                    """,
+                "broken.toml": "[machine\n",
+            }
+            for name, text in cases.items():
+                with self.subTest(name=name):
+                    with self.assertRaises(boot.UsageError):
+                        boot.load_machine(write(tmp, name, text))
+            with self.assertRaises(boot.UsageError):
+                boot.load_machine(os.path.join(tmp, "missing.toml"))
+
+    def test_props_need_key_value(self):
+        self.assertEqual(boot.parse_props("a=b,c="), {"a": "b", "c": ""})
+        with self.assertRaises(boot.UsageError):
+            boot.parse_props("a=b,oops")
+
+
+GUEST_OK = """\
+KTAP version 1
+1..2
+# zr-suite: one
+  TAP version 13
+  1..2
+  ok 1 first
+  ok 2 second # SKIP not here
+ok 1 one
+# zr-suite: two
+  TAP version 13
+  1..1
+  not ok 1 broken thing
+not ok 2 two # exit 1
+"""
+
+
+class GuestKtapTest(unittest.TestCase):
+    def test_leaves_are_counted_per_suite(self):
+        res = boot.Results()
+        self.assertEqual(boot.parse_guest_ktap(GUEST_OK, [], res), (2, 2))
+        self.assertEqual(res.counts(), (1, 1, 1))
+        self.assertEqual(res.failures(), ["two: broken thing"])
+
+    def test_unfinished_suite_is_a_failure_and_a_timeout_is_named(self):
+        text = "# zr-suite: hang\n  1..3\n  ok 1 a\n"
+        res = boot.Results()
+        boot.parse_guest_ktap(text, ["hang"], res)
+        self.assertEqual(res.counts(), (1, 1, 0))
+        self.assertIn("TIMEOUT", res.failures()[0])
+        res = boot.Results()
+        boot.parse_guest_ktap(text, [], res)
+        self.assertIn("did not finish", res.failures()[0])
+
+    def test_failed_suite_without_failed_leaf_still_fails(self):
+        text = "# zr-suite: s\n  1..2\n  ok 1 a\nnot ok 1 s # exit 1\n"
+        res = boot.Results()
+        boot.parse_guest_ktap(text, [], res)
+        self.assertEqual(res.counts(), (1, 1, 0))
+
+    def test_missing_suites_are_reported_by_the_plan(self):
+        res = boot.Results()
+        self.assertEqual(boot.parse_guest_ktap("KTAP version 1\n1..3\n", [], res), (3, 0))
+        self.assertEqual(boot.parse_guest_ktap("", [], res), (None, 0))
+
+    def test_skipped_suite_counts_as_skip(self):
+        text = "# zr-suite: s\n  1..0 # SKIP no device\nok 1 s # SKIP\n"
+        res = boot.Results()
+        boot.parse_guest_ktap(text, [], res)
+        self.assertEqual(res.counts(), (0, 0, 1))
+
+    def test_ktap_output_is_nested_with_plans(self):
+        res = boot.Results()
+        boot.parse_guest_ktap(GUEST_OK, [], res)
+        out = res.ktap().splitlines()
+        self.assertEqual(out[:2], ["KTAP version 1", "1..2"])
+        self.assertIn("  not ok 1 broken thing", out)
+        self.assertEqual(out[-1], "not ok 2 two")
+
+
+CONSOLE = """\
+[    1.0] zr-init: start
+[    5.0] ======================================================
+[    5.0] WARNING: possible circular locking dependency detected
+[    5.0] 7.3.4 #1 Not tainted
+[    9.0] INFO: task kworker/0:1:12 blocked for more than 10 seconds.
+[    9.5] pci 0001:00:00.0: [Firmware Bug]: BAR 0: invalid; can't size
+  ok 3 no BUG: or WARNING: or Oops in this boot
+"""
+
+
+class ConsoleScanTest(unittest.TestCase):
+    def scan(self, expected=()):
+        with tempfile.TemporaryDirectory() as tmp:
+            return boot.scan_console(write(tmp, "console.log", CONSOLE), set(expected))
+
+    def test_reports_are_found_with_excerpts(self):
+        unexpected, seen = self.scan()
+        self.assertEqual(sorted(unexpected), ["hung-task", "lockdep-circular"])
+        self.assertIn("circular locking", unexpected["lockdep-circular"])
+        self.assertEqual(seen, ["lockdep-circular", "hung-task"])
+
+    def test_expected_reports_are_not_failures(self):
+        unexpected, _ = self.scan(["lockdep-circular"])
+        self.assertEqual(sorted(unexpected), ["hung-task"])
+
+    def test_firmware_bug_and_guest_ktap_are_not_reports(self):
+        unexpected, seen = self.scan()
+        self.assertNotIn("bug", seen)
+        self.assertNotIn("oops", seen)
+
+    def test_oops_and_panic_are_reports(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(tmp, "c.log", "[ 1.0] Oops: 0004 ilc:3 [#1] PREEMPT SMP\n"
+                                       "[ 2.0] Kernel panic - not syncing: Fatal exception\n")
+            _, seen = boot.scan_console(path, set())
+        self.assertEqual(seen, ["oops", "oops"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel headers whose items zpci_rrlock needs beyond the kernel crate's `bindings`.
+ * Which items are emitted is listed in bindings_extra.items.
+ */
+#include <linux/utsname.h>

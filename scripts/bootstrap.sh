@@ -1,0 +1,201 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything zpci-rrlock needs, idempotently: a no-op when all of it is present.
+#   - Debian packages (cross compiler, rustc-web 1.96, clang/libclang 19, kernel build deps),
+#   - QEMU 10.0 (s390x and x86_64) from the bookworm-backports suite,
+#   - bindgen-cli from crates.io into the cache,
+#   - the linux-source-7.3 .deb (trixie-backports) and the s390x busybox-static .deb,
+#     downloaded and unpacked into the cache (never installed),
+#   - a Python venv with the qemu.qmp client.
+# Extra suites reuse the URIs of the system's existing Debian entry; no host name is written here.
+set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BINDGEN_VERSION=0.72.1
+QMP_VERSION=0.0.6
+APT_PKGS=(gcc-s390x-linux-gnu binutils-s390x-linux-gnu rustc-web rust-web-src clang-19
+	libclang-19-dev llvm-19 lld-19 bc bison flex libelf-dev libssl-dev cpio kmod dwarves
+	rust-web-clippy rustfmt-web python3-venv xz-utils zstd rsync shellcheck graphviz)
+BPO_PKGS=(qemu-system-s390x qemu-system-x86)
+
+# The URIs of the system's main Debian entry (the one serving "bookworm"), deb822 or one-line.
+debian_uris() {
+	local f uris
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		uris=$(awk 'BEGIN{RS=""} /Suites:[^\n]*bookworm( |$|\n)/ && !/security/ {
+			if (match($0, /URIs:[^\n]*/)) print substr($0, RSTART+6, RLENGTH-6)}' "$f" | head -n1)
+		[ -n "$uris" ] && { echo "$uris"; return 0; }
+	done
+	awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null | grep .
+}
+
+need_root() { [ "$(id -u)" -eq 0 ] || zr_die "bootstrap: installing packages needs root (run as root or install: $*)"; }
+
+apt_suite_file=/etc/apt/sources.list.d/zpci-rrlock-bookworm-backports.sources
+add_backports() {
+	local uris
+	uris=$(debian_uris) || zr_die "bootstrap: no Debian 'bookworm' entry in /etc/apt/sources.list* to copy URIs from"
+	cat >"$apt_suite_file" <<SRC
+# Added by zpci-rrlock scripts/bootstrap.sh: QEMU 10.0 lives in bookworm-backports.
+Types: deb
+URIs: $uris
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+}
+
+pkgs_missing() {
+	local p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+install_debian() {
+	local missing bpo_missing
+	missing=$(pkgs_missing "${APT_PKGS[@]}")
+	bpo_missing=$(pkgs_missing "${BPO_PKGS[@]}")
+	if [ -z "$missing$bpo_missing" ]; then
+		zr_info "debian packages: all present"
+		return 0
+	fi
+	# shellcheck disable=SC2086
+	need_root $missing $bpo_missing
+	[ -f "$apt_suite_file" ] || add_backports
+	zr_step apt-update apt-get update || exit 1
+	if [ -n "$missing" ]; then
+		# shellcheck disable=SC2086
+		zr_step apt-install env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing || exit 1
+	fi
+	if [ -n "$bpo_missing" ]; then
+		# shellcheck disable=SC2086
+		zr_step apt-install-qemu env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t bookworm-backports $bpo_missing || exit 1
+	fi
+}
+
+# A private apt configuration (under the cache) that can see trixie-backports and s390x
+# packages without touching the system's sources: used for downloads only.
+PAPT=$ZR_CACHE/apt
+papt() {
+	apt-get -o Dir::Etc::SourceList="$PAPT/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+		-o Dir::State="$PAPT/state" -o Dir::State::status=/var/lib/dpkg/status \
+		-o Dir::Cache="$PAPT/cache" -o APT::Architectures::=amd64 -o APT::Architectures::=s390x \
+		-o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
+}
+papt_setup() {
+	local uris u want
+	[ -n "${PAPT_READY:-}" ] && return 0
+	uris=$(debian_uris) || zr_die "bootstrap: no Debian 'bookworm' entry to copy URIs from"
+	mkdir -p "$PAPT/state/lists/partial" "$PAPT/cache/archives/partial"
+	want=$(for u in $uris; do
+		# linux-source is arch:all, so the amd64 index of trixie-backports is enough.
+		printf 'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie-backports main\n' "$u"
+		printf 'deb [arch=s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$u"
+	done)
+	if [ "$want" != "$(cat "$PAPT/sources.list" 2>/dev/null)" ] || [ ! -f "$PAPT/updated" ]; then
+		rm -f "$PAPT/updated"
+		echo "$want" >"$PAPT/sources.list"
+		zr_step papt-update papt update || exit 1
+		# apt-get update only warns about an index it could not fetch: check for the files.
+		ls "$PAPT"/state/lists/*trixie-backports*amd64_Packages* >/dev/null 2>&1 ||
+			zr_die "bootstrap: trixie-backports index not fetched (log: $ZR_LOGS/papt-update.log)"
+		touch "$PAPT/updated"
+	fi
+	PAPT_READY=1
+}
+
+fetch_kernel_source() {
+	local dir=$ZR_CACHE/src deb tarball tree
+	if [ -n "$(zr_ksrc)" ] && [ -f "$(zr_ksrc)/Makefile" ]; then
+		zr_info "kernel source: $(zr_ksrc)"
+		return 0
+	fi
+	papt_setup
+	mkdir -p "$dir"
+	(cd "$dir" && zr_step download-linux-source papt download "$ZR_KSRC_PKG") || exit 1
+	deb=$(find "$dir" -maxdepth 1 -name "${ZR_KSRC_PKG}_*.deb" | head -n1)
+	zr_step unpack-linux-source-deb dpkg-deb -x "$deb" "$dir/deb" || exit 1
+	tarball=$(find "$dir/deb/usr/src" -maxdepth 1 -name "$ZR_KSRC_PKG.tar.*" | head -n1)
+	[ -f "$tarball" ] || zr_die "bootstrap: no source tarball in $deb"
+	zr_step unpack-linux-source tar -C "$dir" -xf "$tarball" || exit 1
+	rm -rf "$dir/deb"
+	tree=$dir/$ZR_KSRC_PKG
+	[ -f "$tree/Makefile" ] || zr_die "bootstrap: unpacked source has no Makefile ($tree)"
+	# Record the exact Debian package version next to the tree: part of every cache key.
+	dpkg-deb -f "$deb" Version >"$dir/$ZR_KSRC_PKG.version"
+	rm -f "$deb"
+	echo "$tree" >"$ZR_CACHE/ksrc.path"
+	zr_info "kernel source: $tree ($(cat "$dir/$ZR_KSRC_PKG.version"))"
+}
+
+fetch_busybox() {
+	local dir=$ZR_CACHE/busybox-s390x deb
+	if [ -x "$dir/bin/busybox" ]; then
+		zr_info "busybox (s390x): $dir/bin/busybox"
+		return 0
+	fi
+	papt_setup
+	mkdir -p "$dir.dl"
+	(cd "$dir.dl" && zr_step download-busybox papt download busybox-static:s390x) || exit 1
+	deb=$(find "$dir.dl" -maxdepth 1 -name 'busybox-static_*_s390x.deb' | head -n1)
+	rm -rf "$dir.x"
+	dpkg-deb -x "$deb" "$dir.x" || zr_die "bootstrap: cannot unpack $deb"
+	mkdir -p "$dir/bin"
+	cp "$dir.x/bin/busybox" "$dir/bin/busybox"
+	rm -rf "$dir.x" "$dir.dl"
+	file "$dir/bin/busybox" 2>/dev/null | grep -q 'IBM S/390' || zr_info "busybox: $(file "$dir/bin/busybox" 2>/dev/null)"
+}
+
+install_bindgen() {
+	local v
+	if [ -x "$ZR_BINDGEN" ]; then
+		v=$("$ZR_BINDGEN" --version | awk '{print $2}')
+		zr_version_ge "$v" "$ZR_MIN_BINDGEN" && { zr_info "bindgen: $ZR_BINDGEN $v"; return 0; }
+	fi
+	command -v cargo >/dev/null || zr_die "bootstrap: cargo not found (needed to install bindgen-cli from crates.io)"
+	zr_step cargo-install-bindgen env LIBCLANG_PATH="$ZR_LIBCLANG_PATH" \
+		cargo install --locked --root "$ZR_CACHE/cargo" bindgen-cli --version "$BINDGEN_VERSION" || exit 1
+}
+
+install_venv() {
+	local venv=$ZR_CACHE/venv
+	if "$venv/bin/python3" -c 'import qemu.qmp' 2>/dev/null; then
+		zr_info "python venv: $venv (qemu.qmp present)"
+		return 0
+	fi
+	zr_step python-venv python3 -m venv "$venv" || exit 1
+	zr_step pip-qemu-qmp "$venv/bin/pip" install --disable-pip-version-check "qemu.qmp==$QMP_VERSION" || exit 1
+}
+
+check_versions() {
+	local v
+	[ -x "$ZR_RUSTC" ] || zr_die "rustc not found at $ZR_RUSTC: install Debian's rustc-web (>= $ZR_MIN_RUSTC) and rust-web-src"
+	v=$("$ZR_RUSTC" --version | awk '{print $2}')
+	zr_version_ge "$v" "$ZR_MIN_RUSTC" || zr_die "rustc $v at $ZR_RUSTC is too old: Linux 7.3 on s390 needs >= $ZR_MIN_RUSTC (Debian: rustc-web)"
+	[ -d "$("$ZR_RUSTC" --print sysroot)/lib/rustlib/src/rust/library/core" ] ||
+		zr_die "rust source for $ZR_RUSTC missing: install Debian's rust-web-src"
+	v=$("$ZR_BINDGEN" --version | awk '{print $2}')
+	zr_version_ge "$v" "$ZR_MIN_BINDGEN" || zr_die "bindgen $v is too old: need >= $ZR_MIN_BINDGEN (cargo install --locked bindgen-cli)"
+	[ -e "$ZR_LIBCLANG_PATH/libclang.so" ] || [ -e "$ZR_LIBCLANG_PATH/libclang-19.so" ] ||
+		ls "$ZR_LIBCLANG_PATH"/libclang.so.* >/dev/null 2>&1 ||
+		zr_die "libclang not found in $ZR_LIBCLANG_PATH: install libclang-19-dev"
+	command -v s390x-linux-gnu-gcc >/dev/null || zr_die "s390x-linux-gnu-gcc missing: install gcc-s390x-linux-gnu"
+	v=$(qemu-system-s390x --version | awk 'NR==1{print $4}')
+	zr_version_ge "$v" 10.0 || zr_die "qemu-system-s390x $v is too old: need >= 10.0 (bookworm-backports)"
+	zr_info "toolchain: rustc $("$ZR_RUSTC" --version | awk '{print $2}'), bindgen $("$ZR_BINDGEN" --version | awk '{print $2}'), qemu $v, $(s390x-linux-gnu-gcc --version | head -n1)"
+}
+
+main() {
+	mkdir -p "$ZR_CACHE" "$ZR_LOGS"
+	install_debian
+	install_bindgen
+	install_venv
+	fetch_kernel_source
+	fetch_busybox
+	check_versions
+}
+main "$@"

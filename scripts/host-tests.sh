@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# host-tests.sh RESULTS: run the host-side tests and append "NAME PASSED FAILED SKIPPED" lines
+# to RESULTS (failure names to RESULTS.failures):
+#   - the QEMU runner's unit tests (qemu/test_boot.py, Python unittest),
+#   - cargo test of every crate under tools/.
+set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+results=${1:?usage: host-tests.sh RESULTS}
+py=$ZR_CACHE/venv/bin/python3
+
+log=$ZR_LOGS/host-qemu-runner.log
+mkdir -p "$ZR_LOGS"
+zr_info "host tests: qemu runner unit tests (log: $log)"
+(cd "$ZR_TOP/qemu" && "$py" -m unittest -v test_boot) >"$log" 2>&1
+p=$(grep -cE ' \.\.\. ok$' "$log")
+f=$(grep -cE ' \.\.\. (FAIL|ERROR)$' "$log")
+s=$(grep -cE ' \.\.\. skipped' "$log")
+grep -q '^Ran [1-9]' "$log" || f=$((f + 1))
+echo "host-qemu-runner $p $f $s" >>"$results"
+grep -E ' \.\.\. (FAIL|ERROR)$' "$log" | sed 's/^/FAILED host-qemu-runner: /' >>"$results.failures"
+
+for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
+	[ -f "$manifest" ] || continue
+	crate=$(basename "$(dirname "$manifest")")
+	log=$ZR_LOGS/host-cargo-$crate.log
+	zr_info "host tests: cargo test ($crate, log: $log)"
+	cargo test --manifest-path "$manifest" --target-dir "$ZR_BUILD/tools-target" >"$log" 2>&1
+	rc=$?
+	read -r p f s < <(awk '/^test result:/ { p += $4; f += $6; s += $8 } END { print p + 0, f + 0, s + 0 }' "$log")
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	echo "host-cargo-$crate $p $f $s" >>"$results"
+	grep -E '^test .* \.\.\. FAILED$' "$log" | sed "s/^/FAILED host-cargo-$crate: /" >>"$results.failures"
+	[ "$rc" -ne 0 ] && echo "FAILED host-cargo-$crate: cargo test exited $rc (log: $log)" >>"$results.failures"
+done
+exit 0

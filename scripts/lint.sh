@@ -1,0 +1,50 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# lint.sh: the project's static checks; fails on any finding.
+#   rustfmt --check (kernel .rustfmt.toml) on rust/ and cargo fmt --check on tools/,
+#   a CLIPPY=1 module build with no warning, cargo clippy on tools/ with -D warnings,
+#   ShellCheck on every shell script, checkpatch.pl on the C glue.
+set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+bad=0
+fail() { printf 'lint: %s\n' "$*" >&2; bad=1; }
+ksrc=$(zr_ksrc)
+[ -f "$ksrc/.rustfmt.toml" ] || zr_die "lint: no kernel source (run scripts/bootstrap.sh)"
+
+zr_info "lint: rustfmt"
+"$ZR_RUSTFMT" --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" "$ZR_TOP"/rust/*.rs || fail "rustfmt: rust/ is not formatted"
+for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
+	[ -f "$manifest" ] || continue
+	cargo fmt --manifest-path "$manifest" --check || fail "cargo fmt: $(dirname "$manifest")"
+	cargo clippy --quiet --manifest-path "$manifest" --all-targets --target-dir "$ZR_BUILD/tools-target" -- -D warnings ||
+		fail "cargo clippy: $(dirname "$manifest")"
+done
+
+zr_info "lint: CLIPPY=1 module build"
+kdir=$("$ZR_TOP/scripts/build-kernel.sh" s390x) || zr_die "lint: no kernel build"
+out=$ZR_BUILD/module/s390x-clippy
+rm -rf "$out"
+log=$ZR_LOGS/lint-clippy.log
+"$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$out" modules CLIPPY=1 >/dev/null 2>"$log" ||
+	fail "CLIPPY=1 build failed (log: $log)"
+# The kernel's own s390 Rust flags (-Ctarget-feature=+backchain) draw one rustc warning on every
+# crate, the kernel's included; it is not ours to fix, every other warning is.
+if grep -E '^(warning|error)' "$log" | grep -vE 'unstable feature specified for .-Ctarget-feature.: .backchain.|^warning: [0-9]+ warnings? emitted'; then
+	fail "CLIPPY=1 build has warnings (log: $log)"
+fi
+
+zr_info "lint: shellcheck"
+mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; } | sort -u)
+(cd "$ZR_TOP" && shellcheck -x "${shells[@]}") || fail "shellcheck"
+
+zr_info "lint: checkpatch"
+for c in "$ZR_TOP"/rust/*.c "$ZR_TOP"/rust/*.h; do
+	[ -f "$c" ] || continue
+	"$ksrc/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$c" || fail "checkpatch: $c"
+done
+
+[ "$bad" -eq 0 ] && zr_info "lint: clean"
+exit "$bad"

@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# mkinitramfs.sh --machine TOML --kdir KBUILD --module DIR [--forged DIR] --out FILE
+#
+# Build the test guest's initramfs: static busybox, /init, the in-guest selftests with the
+# kernel's ktap_helpers.sh, the kernel's modules (from KBUILD/modroot), the zpci_rrlock module
+# (and, with --forged, a copy stamped with another kernel identity).
+set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+machine='' kdir='' module='' forged='' out=''
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--machine) machine=${2:?}; shift 2 ;;
+	--kdir) kdir=${2:?}; shift 2 ;;
+	--module) module=${2:?}; shift 2 ;;
+	--forged) forged=${2:?}; shift 2 ;;
+	--out) out=${2:?}; shift 2 ;;
+	*) zr_die "mkinitramfs: unknown argument '$1'" ;;
+	esac
+done
+if [ -z "$machine" ] || [ -z "$kdir" ] || [ -z "$module" ] || [ -z "$out" ]; then
+	zr_die "mkinitramfs: --machine, --kdir, --module and --out are required"
+fi
+q() { python3 "$ZR_TOP/qemu/machine.py" "$machine" "$1"; }
+arch=$(q arch) || exit 1
+busybox=$ZR_CACHE/busybox-$arch/bin/busybox
+[ -x "$busybox" ] || zr_die "mkinitramfs: no $arch busybox at $busybox (run scripts/bootstrap.sh)"
+release=$(cat "$kdir/include/config/kernel.release") || zr_die "mkinitramfs: $kdir has no kernel.release"
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,lib/zpci-rrlock,selftests}
+cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+install -m 755 "$ZR_TOP/scripts/selftests/init" "$root/init"
+cp "$ZR_TOP"/scripts/selftests/*.sh "$ZR_TOP/scripts/selftests/tests.list" "$root/selftests/"
+cp "$(zr_ksrc)/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/"
+if [ -d "$kdir/modroot/lib/modules/$release" ]; then
+	cp -a "$kdir/modroot/lib/modules/$release" "$root/lib/modules/"
+	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"
+fi
+q modules | tr ' ' '\n' >"$root/etc/zr-modules"
+cp "$module/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/" || zr_die "mkinitramfs: no module in $module"
+if [ -n "$forged" ]; then
+	mkdir -p "$root/lib/zpci-rrlock/forged"
+	cp "$forged/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/forged/" || zr_die "mkinitramfs: no module in $forged"
+fi
+mkdir -p "$(dirname "$out")"
+(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp" || zr_die "mkinitramfs: cpio failed"
+mv "$out.tmp" "$out"
+zr_info "initramfs: $out ($(du -h "$out" | cut -f1))"

@@ -1,0 +1,193 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Shared helpers of the zpci-rrlock in-guest selftests (busybox sh), in the manner of
+# tools/testing/selftests/livepatch/functions.sh: KTAP output (the kernel's ktap_helpers.sh),
+# kernel-log markers and canaries, bounded waits, requests to the host, zPCI function lookup.
+# Sourced by every test; never executed.
+
+export LC_ALL=C
+ZR_SELFTESTS=${ZR_SELFTESTS:-/selftests}
+# shellcheck source=/dev/null
+. "$ZR_SELFTESTS/ktap_helpers.sh"
+
+ZR_MODDIR=${ZR_MODDIR:-/lib/zpci-rrlock}
+# shellcheck disable=SC2034 # used by the tests
+ZR_MOD=zpci_rrlock
+MAX_RETRIES=${MAX_RETRIES:-300}
+RETRY_INTERVAL=${RETRY_INTERVAL:-0.1}
+# Kernel reports that fail a test when they appear in its part of the log.
+ZR_REPORT_RE='BUG: |WARNING: |possible circular locking|possible recursive locking|bad unlock balance|blocked for more than|Oops|Kernel panic'
+
+# zr_log MSG: a line in the kernel log, so the log shows where each test step happened.
+zr_log() { echo "zr-selftest: $*" >/dev/kmsg; }
+
+# zr_die MSG: the test cannot go on; a Bail out! line and a failing exit.
+zr_die() {
+	zr_log "ERROR: $*"
+	ktap_exit_fail_msg "$*"
+}
+
+# zr_skip_all MSG: the whole test cannot run here.
+zr_skip_all() {
+	zr_log "SKIP: $*"
+	ktap_print_header
+	ktap_skip_all "$*"
+	exit "$KSFT_SKIP"
+}
+
+# zr_loop_until 'CMD' [RETRIES]: run CMD until it succeeds, at most RETRIES times
+# RETRY_INTERVAL apart (default about 30 s). Bounded: returns 1 when the retries run out.
+zr_loop_until() {
+	_cmd=$1 _n=${2:-$MAX_RETRIES}
+	while [ "$_n" -gt 0 ]; do
+		eval "$_cmd" && return 0
+		_n=$((_n - 1))
+		sleep "$RETRY_INTERVAL"
+	done
+	return 1
+}
+
+# zr_check NAME CMD...: one KTAP result, pass when CMD succeeds.
+zr_check() {
+	_desc=$1
+	shift
+	if "$@"; then ktap_test_pass "$_desc"; else ktap_test_fail "$_desc"; fi
+}
+
+# ---- kernel log ---------------------------------------------------------------------------
+
+# zr_canary: mark the start of a test in the kernel log; zr_dmesg_since prints what came after.
+zr_canary() {
+	ZR_CANARY="zr-selftest canary $$ $(cut -d' ' -f1 /proc/uptime)"
+	echo "$ZR_CANARY" >/dev/kmsg
+	zr_loop_until zr_canary_seen 50 || zr_die "canary did not reach the kernel log"
+}
+
+zr_canary_seen() { dmesg | grep -qF "$ZR_CANARY"; }
+
+# zr_dmesg_since: kernel log lines after the last canary, without time stamps.
+zr_dmesg_since() {
+	dmesg | awk -v c="$ZR_CANARY" 'f { sub(/^\[[ 0-9.]+\] /, ""); print } index($0, c) { f = 1 }'
+}
+
+# zr_no_reports: true if no kernel report (lockdep, hung task, BUG, WARNING) followed the
+# canary; prints the first report's lines as KTAP diagnostics otherwise.
+zr_no_reports() {
+	_r=$(zr_dmesg_since | grep -E -A6 "$ZR_REPORT_RE" | head -n 20)
+	[ -z "$_r" ] && return 0
+	echo "$_r" | sed 's/^/# /'
+	return 1
+}
+
+# zr_dmesg_has REGEX: a line after the canary matches.
+zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
+
+# ---- host requests ------------------------------------------------------------------------
+# The runner opens the host control port on fd 9. Requests are "REQ <id> <op> <args>" lines;
+# the host answers "ACK <id> ok" or "ACK <id> err <message>".
+ZR_HOST_TIMEOUT=${ZR_HOST_TIMEOUT:-90}
+ZR_REQ=0
+
+zr_have_host() { [ -n "${ZR_CTL:-}" ] && [ -e "$ZR_CTL" ]; }
+
+# zr_host OP ARGS...: ask the host to act and wait for its answer; the error text of a refused
+# request is printed as a KTAP diagnostic.
+zr_host() {
+	zr_have_host || { echo "# no host control channel"; return 1; }
+	ZR_REQ=$((ZR_REQ + 1))
+	_id="$$.$ZR_REQ"
+	zr_log "host request $_id: $*"
+	echo "REQ $_id $*" >&9
+	# shellcheck disable=SC3045 # busybox sh has read -t
+	while IFS= read -r -t "$ZR_HOST_TIMEOUT" _line <&9; do
+		case "$_line" in
+		"ACK $_id ok"*) return 0 ;;
+		"ACK $_id err"*) echo "# host: ${_line#ACK "$_id" err }"; return 1 ;;
+		esac
+	done
+	echo "# host: no answer to '$*' within ${ZR_HOST_TIMEOUT}s"
+	return 1
+}
+
+# ---- zPCI functions -----------------------------------------------------------------------
+# The host lists the machine's functions on the kernel command line:
+# zr.functions=ID:FID:DRIVER;ID:FID:DRIVER;...
+
+zr_cmdline() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
+
+zr_functions() { zr_cmdline zr.functions | tr ';' '\n' | cut -d: -f1; }
+
+# zr_fn_field ID N: field N (1 id, 2 fid, 3 driver) of function ID.
+zr_fn_field() { zr_cmdline zr.functions | tr ';' '\n' | awk -F: -v id="$1" -v n="$2" '$1 == id { print $n }'; }
+
+zr_fn_fid() { zr_fn_field "$1" 2; }
+zr_fn_driver() { zr_fn_field "$1" 3; }
+
+# zr_fn_dev ID: sysfs directory of function ID's pci_dev (found by its zPCI function_id);
+# fails if it is not there.
+zr_fn_dev() {
+	_fid=$(printf '0x%08x' "$(zr_fn_fid "$1")") || return 1
+	for _d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$_d/function_id" 2>/dev/null)" = "$_fid" ] && { echo "$_d"; return 0; }
+	done
+	return 1
+}
+
+# zr_fn_slot ID: the hot-plug slot directory of function ID.
+zr_fn_slot() { printf '/sys/bus/pci/slots/%08x\n' "$(zr_fn_fid "$1")"; }
+
+# zr_fn_bound_driver ID: name of the driver bound to function ID (empty if none).
+zr_fn_bound_driver() {
+	_d=$(zr_fn_dev "$1") || return 1
+	[ -e "$_d/driver" ] || return 1
+	basename "$(readlink "$_d/driver")"
+}
+
+zr_fn_present() { zr_fn_dev "$1" >/dev/null; }
+zr_fn_absent() { ! zr_fn_dev "$1" >/dev/null; }
+zr_fn_bound() { [ "$(zr_fn_bound_driver "$1")" = "$(zr_fn_driver "$1")" ]; }
+
+# zr_wait_present ID / zr_wait_absent ID / zr_wait_bound ID: bounded waits (about 30 s).
+zr_wait_present() { zr_loop_until "zr_fn_present $1"; }
+zr_wait_absent() { zr_loop_until "zr_fn_absent $1"; }
+zr_wait_bound() { zr_loop_until "zr_fn_bound $1"; }
+
+# zr_restore_fn ID: cleanup for tests that take a function away: bring it back by every means
+# the test may have used (rescan, slot power, host re-plug), then wait for the driver.
+zr_restore_fn() {
+	zr_fn_bound "$1" && return 0
+	if ! zr_fn_present "$1"; then
+		echo 1 >/sys/bus/pci/rescan 2>/dev/null
+		zr_loop_until "zr_fn_present $1" 20 && { zr_wait_bound "$1"; return; }
+		_s=$(zr_fn_slot "$1")
+		[ -e "$_s/power" ] && echo 1 >"$_s/power" 2>/dev/null
+		zr_loop_until "zr_fn_present $1" 50 && { zr_wait_bound "$1"; return; }
+		zr_host plug "$1" >/dev/null
+		zr_wait_present "$1" || return 1
+	fi
+	if ! zr_fn_bound "$1"; then
+		_d=$(zr_fn_dev "$1")
+		basename "$_d" >"/sys/bus/pci/drivers/$(zr_fn_driver "$1")/bind" 2>/dev/null
+	fi
+	zr_wait_bound "$1"
+}
+
+# ---- modules ------------------------------------------------------------------------------
+
+zr_mod_loaded() { [ -d "/sys/module/$1" ]; }
+
+# zr_insmod PATH: load a module; its error message is printed as a diagnostic.
+zr_insmod() {
+	zr_log "% insmod $1"
+	_out=$(insmod "$1" 2>&1) && return 0
+	echo "# insmod $1: $_out"
+	return 1
+}
+
+# zr_rmmod NAME: unload a module and wait until it is gone.
+zr_rmmod() {
+	zr_log "% rmmod $1"
+	rmmod "$1" 2>&1 | sed 's/^/# /'
+	zr_loop_until "! zr_mod_loaded $1"
+}

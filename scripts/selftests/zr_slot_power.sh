@@ -1,0 +1,22 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Hot-plug slot power off removes the function, power on brings it back with its driver.
+. "$(dirname "$0")/functions.sh"
+
+fn=${1:-zigb}
+slot=$(zr_fn_slot "$fn")
+[ -e "$slot/power" ] || zr_skip_all "no hot-plug slot for $fn ($slot)"
+zr_fn_bound "$fn" || zr_die "$fn is not present and bound at the start"
+trap 'zr_restore_fn $fn' EXIT
+
+ktap_print_header
+ktap_set_plan 6
+zr_canary
+zr_check "$fn: slot power reads 1" [ "$(cat "$slot/power")" = 1 ]
+zr_check "$fn: echo 0 > power succeeds" eval "echo 0 > $slot/power"
+zr_check "$fn: gone after power off" zr_wait_absent "$fn"
+zr_check "$fn: echo 1 > power succeeds" eval "echo 1 > $slot/power"
+zr_check "$fn: back with driver $(zr_fn_driver "$fn") bound" zr_wait_bound "$fn"
+zr_check "no kernel report during power off/on" zr_no_reports
+ktap_finished

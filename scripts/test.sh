@@ -1,0 +1,119 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test.sh: the whole test suite behind `make test`.
+#   1. set-up: bootstrap, cached kernel build, module builds (normal and forged identity);
+#   2. host-side tests (the runner's own unit tests, cargo test of tools/);
+#   3. the s390x guest boot suite (qemu/boot.py).
+# Prints the merged KTAP to build/results.ktap, a summary, and last the line
+# "N passed, N failed, N skipped". Exit status non-zero on any failure or timeout.
+#
+# The boots are listed in scripts/selftests/boots.list. Environment: ZR_LINT=1 also runs
+# scripts/lint.sh as one result; ZR_TESTS="zr_module zr_hotplug" runs only those in-guest tests
+# in one boot; ZR_APPEND="..." adds guest kernel command-line words (e.g. zr.expect_count=4).
+set -u
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+mkdir -p "$ZR_BUILD"
+results=$ZR_BUILD/results.txt
+: >"$results"
+# record NAME PASSED FAILED SKIPPED [FAILURE...]
+record() {
+	local name=$1 p=$2 f=$3 s=$4
+	shift 4
+	echo "$name $p $f $s" >>"$results"
+	local x
+	for x in "$@"; do echo "FAILED $name: $x" >>"$results.failures"; done
+}
+rm -f "$results.failures"
+
+# A set-up step that fails is one failed result named after the step; the run stops there.
+setup_failed() {
+	record "setup" 0 1 0 "$1 (see the log named above)"
+	finish
+}
+
+finish() {
+	local p=0 f=0 s=0 name rp rf rs
+	echo "# Summary"
+	while read -r name rp rf rs; do
+		echo "#   $name: $rp passed, $rf failed, $rs skipped"
+		p=$((p + rp)) f=$((f + rf)) s=$((s + rs))
+	done <"$results"
+	[ -f "$results.failures" ] && sed 's/^/# /' "$results.failures"
+	echo "$p passed, $f failed, $s skipped"
+	[ "$f" -eq 0 ]
+	exit
+}
+
+boots=$ZR_TOP/scripts/selftests/boots.list
+plan=$(awk '!/^#/ && NF' "$boots")
+if [ -n "${ZR_TESTS:-}" ]; then
+	plan="custom s390x $(echo "$ZR_TESTS" | tr ' ' ',') -"
+fi
+
+"$ZR_TOP/scripts/bootstrap.sh" || setup_failed "bootstrap"
+
+# Host-side tests, and the linters when asked (ZR_LINT=1, as CI does).
+"$ZR_TOP/scripts/host-tests.sh" "$results" || true
+if [ -n "${ZR_LINT:-}" ]; then
+	if zr_step lint "$ZR_TOP/scripts/lint.sh"; then
+		record lint 1 0 0
+	else
+		record lint 0 1 0 "rustfmt/clippy/shellcheck/checkpatch findings (log: $ZR_LOGS/lint.log)"
+	fi
+fi
+
+# prepare MACHINE: kernel, module builds and initramfs for a machine; sets kdir and initrd.
+declare -A prepared
+prepare() {
+	local machine=$ZR_TOP/qemu/machines/$1.toml arch
+	[ -f "$machine" ] || setup_failed "no machine definition $machine"
+	arch=$(python3 "$ZR_TOP/qemu/machine.py" "$machine" arch) || setup_failed "machine $1"
+	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$(python3 "$ZR_TOP/qemu/machine.py" "$machine" kernel)") ||
+		setup_failed "kernel build ($1)"
+	initrd=$ZR_BUILD/guest/$1/initramfs.cpio
+	[ -n "${prepared[$1]:-}" ] && return 0
+	zr_step "module-$arch" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" modules ||
+		setup_failed "module build ($arch)"
+	zr_step "module-$arch-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--out "$ZR_BUILD/module/$arch-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
+		setup_failed "forged module build ($arch)"
+	zr_step "initramfs-$1" "$ZR_TOP/scripts/mkinitramfs.sh" --machine "$machine" --kdir "$kdir" \
+		--module "$ZR_BUILD/module/$arch" --forged "$ZR_BUILD/module/$arch-forged" \
+		--out "$initrd" || setup_failed "initramfs ($1)"
+	prepared[$1]=1
+}
+
+# boot NAME MACHINE TESTS EXPECTED: one guest boot, its results recorded.
+boot() {
+	local name=$1 machine=$2 tests=$3 expect=$4 rundir=$ZR_BUILD/runs/$1 rc k p f s
+	local -a xargs=() fails=()
+	prepare "$machine"
+	if [ "$expect" != "-" ]; then
+		for k in ${expect//,/ }; do xargs+=(--expect-report "$k"); done
+	fi
+	mkdir -p "$rundir"
+	"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
+		--kernel "$kdir/zr-image" --initrd "$initrd" --rundir "$rundir" --name "$name" \
+		--append "zr.tests=$tests ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
+	rc=$?
+	cat "$rundir.ktap" >>"$ZR_BUILD/results.ktap"
+	if [ "$rc" -eq 2 ] || [ ! -f "$rundir/summary.json" ]; then
+		record "$name" 0 1 0 "boot runner failed (exit $rc, see $rundir)"
+		return
+	fi
+	eval "$(python3 -c '
+import json, shlex, sys
+s = json.load(open(sys.argv[1]))
+print("p=%d f=%d s=%d" % (s["passed"], s["failed"], s["skipped"]))
+print("fails=(%s)" % " ".join(shlex.quote(x) for x in s["failures"]))' "$rundir/summary.json")"
+	record "$name" "$p" "$f" "$s" "${fails[@]}"
+}
+
+: >"$ZR_BUILD/results.ktap"
+while read -r name machine tests expect; do
+	boot "$name" "$machine" "$tests" "${expect:--}"
+done <<<"$plan"
+finish
