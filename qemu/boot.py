@@ -228,6 +228,10 @@ class Runner:
                 return await self.wait_deleted(rest[0], int(rest[1]) if len(rest) > 1 else 60)
             if op == "plug" and len(rest) == 1:
                 return await self.plug(rest[0])
+            if op == "freeze" and not rest:
+                # Stop the vCPUs: the guest hangs as a deadlocked kernel would (harness test).
+                await self.qmp_cmd("stop")
+                return None
         except Exception as e:  # a QMP error is the answer, not a runner crash
             return f"{op}: {e}".replace("\n", " ")
         return f"bad request '{' '.join(words)}'"
@@ -366,6 +370,23 @@ class Results:
                     f += 1
         return p, f, s
 
+    def expect_failed(self, name, timeout=False):
+        """Suite `name` is expected to fail (with a TIMEOUT if `timeout`): a failure becomes one
+        passing result that quotes it, a pass becomes a failure."""
+        for i, (n, leaves, _) in enumerate(self.suites):
+            if n != name:
+                continue
+            bad = [desc for ok, desc, d in leaves if not ok and not d.upper().startswith("SKIP")]
+            if timeout:
+                bad = [b for b in bad if "TIMEOUT" in b]
+            what = "a TIMEOUT" if timeout else "a failure"
+            if bad:
+                self.suites[i] = (n, [(True, f"fails as expected with {what}: {'; '.join(bad)}", "")], True)
+            else:
+                self.suites[i] = (n, leaves + [(False, f"expected {what}, got none", "")], False)
+            return
+        self.add_suite(name, [(False, f"expected to run and fail, but it did not run", "")], False)
+
     def failures(self):
         return [f"{n}: {desc}" for n, leaves, _ in self.suites for ok, desc, d in leaves
                 if not ok and not d.upper().startswith("SKIP")]
@@ -455,6 +476,11 @@ def main():
     ap.add_argument("--grace", type=int, default=30, help="slack on each test's deadline (s)")
     ap.add_argument("--expect-report", action="append", default=[], metavar="KIND",
                     help="a report kind this boot is expected to show (e.g. lockdep-circular)")
+    ap.add_argument("--expect-fail", action="append", default=[], metavar="SUITE",
+                    help="a guest suite expected to fail (harness self-tests)")
+    ap.add_argument("--expect-timeout", metavar="SUITE",
+                    help="the guest suite expected to hang until the host kills the guest "
+                         "(a deadlock on the stock kernel)")
     args = ap.parse_args()
     try:
         for p in (args.kernel, args.initrd):
@@ -487,15 +513,24 @@ def main():
     except OSError:
         guest = ""
     plan, nsuites = parse_guest_ktap(guest, runner.timeouts, res)
+    for suite in args.expect_fail:
+        res.expect_failed(suite)
+    if args.expect_timeout:
+        res.expect_failed(args.expect_timeout, timeout=True)
 
     unexpected, seen = scan_console(os.path.join(args.rundir, "console.log"), set(args.expect_report))
     host = [(runner.reached_init, "guest reached /init", "")]
     host.append((plan is not None and plan > 0 and nsuites == plan,
                  f"guest KTAP channel delivered all suites ({nsuites} of {plan if plan is not None else '?'})",
                  ""))
-    host.append((runner.finished and runner.killed is None,
-                 "guest suite finished before its deadline" + (f" ({runner.killed})" if runner.killed else ""),
-                 ""))
+    if args.expect_timeout:
+        host.append((args.expect_timeout in runner.timeouts,
+                     f"guest killed at the deadline of {args.expect_timeout}, as expected"
+                     + (f" ({runner.killed})" if runner.killed else " (it was not)"), ""))
+    else:
+        host.append((runner.finished and runner.killed is None,
+                     "guest suite finished before its deadline"
+                     + (f" ({runner.killed})" if runner.killed else ""), ""))
     for kind in args.expect_report:
         host.append((kind in seen, f"console shows the expected {kind} report", ""))
     for kind, _ in REPORTS:

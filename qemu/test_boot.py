@@ -144,6 +144,21 @@ class GuestKtapTest(unittest.TestCase):
         boot.parse_guest_ktap(text, [], res)
         self.assertEqual(res.counts(), (0, 0, 1))
 
+    def test_expected_failure_and_timeout(self):
+        res = boot.Results()
+        boot.parse_guest_ktap(GUEST_OK, [], res)
+        res.expect_failed("two")
+        self.assertEqual(res.counts(), (2, 0, 1))
+        res.expect_failed("one")
+        self.assertEqual(res.failures(), ["one: expected a failure, got none"])
+        res = boot.Results()
+        boot.parse_guest_ktap("# zr-suite: hang\n  1..1\n", ["hang"], res)
+        res.expect_failed("hang", timeout=True)
+        self.assertEqual(res.counts(), (1, 0, 0))
+        res = boot.Results()
+        res.expect_failed("absent")
+        self.assertEqual(res.counts(), (0, 1, 0))
+
     def test_ktap_output_is_nested_with_plans(self):
         res = boot.Results()
         boot.parse_guest_ktap(GUEST_OK, [], res)

@@ -67,9 +67,8 @@ args=(-C "$kdir" M="$src" MO="$out" ARCH="$karch" CROSS_COMPILE="${CROSS_COMPILE
 
 case "$target" in
 modules)
-	# Each module directory's Kbuild writes klp.symvers files; modpost reads them all.
-	extra=$(cd "$src" && grep -rl --include=Kbuild klp.symvers . | sed "s|^\.|$out|; s|/Kbuild\$|/klp.symvers|" | tr '\n' ' ')
-	make "${args[@]}" KBUILD_EXTRA_SYMBOLS="$extra" "$@" modules >&2 ||
+	# The Kbuild file of the module directory writes ZR_KLP_SYMVERS; modpost reads it.
+	make "${args[@]}" ZR_KLP_SYMVERS="$out/klp.symvers" KBUILD_EXTRA_SYMBOLS="$out/klp.symvers" "$@" modules >&2 ||
 		zr_die "build-module: module build failed against $kdir"
 	[ -s "$out/modules.order" ] || zr_die "build-module: no modules built in $out"
 	while read -r o; do

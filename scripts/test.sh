@@ -10,7 +10,8 @@
 #
 # The boots are listed in scripts/selftests/boots.list. Environment: ZR_LINT=1 also runs
 # scripts/lint.sh as one result; ZR_TESTS="zr_module zr_hotplug" runs only those in-guest tests
-# in one boot; ZR_APPEND="..." adds guest kernel command-line words (e.g. zr.expect_count=4).
+# in one boot; ZR_BOOTS="pipeline harness" runs only those boots; ZR_APPEND="..." adds guest
+# kernel command-line words (e.g. zr.expect_count=4).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,9 @@ boots=$ZR_TOP/scripts/selftests/boots.list
 plan=$(awk '!/^#/ && NF' "$boots")
 if [ -n "${ZR_TESTS:-}" ]; then
 	plan="custom s390x $(echo "$ZR_TESTS" | tr ' ' ',') -"
+elif [ -n "${ZR_BOOTS:-}" ]; then
+	plan=$(echo "$plan" | awk -v want=" $ZR_BOOTS " 'index(want, " " $1 " ")')
+	[ -n "$plan" ] || { echo "test.sh: no boot named in ZR_BOOTS='$ZR_BOOTS' (see $boots)" >&2; exit 2; }
 fi
 
 "$ZR_TOP/scripts/bootstrap.sh" || setup_failed "bootstrap"
@@ -80,24 +84,35 @@ prepare() {
 	zr_step "module-$arch-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
 		--out "$ZR_BUILD/module/$arch-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
 		setup_failed "forged module build ($arch)"
+	# Livepatch test modules of klp-convert; zr_klp_bad names a symbol no kernel has.
+	zr_step "module-$arch-klp" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--src "$ZR_TOP/scripts/selftests/modules" --out "$ZR_BUILD/module/$arch-klp" \
+		--klp-flags "--unchecked-sym zr_klp_no_such_symbol,0" modules ||
+		setup_failed "livepatch test modules ($arch)"
 	zr_step "initramfs-$1" "$ZR_TOP/scripts/mkinitramfs.sh" --machine "$machine" --kdir "$kdir" \
 		--module "$ZR_BUILD/module/$arch" --forged "$ZR_BUILD/module/$arch-forged" \
-		--out "$initrd" || setup_failed "initramfs ($1)"
+		--klp "$ZR_BUILD/module/$arch-klp" --out "$initrd" || setup_failed "initramfs ($1)"
 	prepared[$1]=1
 }
 
-# boot NAME MACHINE TESTS EXPECTED: one guest boot, its results recorded.
+# boot NAME MACHINE TESTS EXPECTED APPEND: one guest boot, its results recorded.
 boot() {
-	local name=$1 machine=$2 tests=$3 expect=$4 rundir=$ZR_BUILD/runs/$1 rc k p f s
+	local name=$1 machine=$2 tests=$3 expect=$4 append=$5 rundir=$ZR_BUILD/runs/$1 rc k p f s
 	local -a xargs=() fails=()
 	prepare "$machine"
 	if [ "$expect" != "-" ]; then
-		for k in ${expect//,/ }; do xargs+=(--expect-report "$k"); done
+		for k in ${expect//,/ }; do
+			case "$k" in
+			fail:*) xargs+=(--expect-fail "${k#fail:}") ;;
+			timeout:*) xargs+=(--expect-timeout "${k#timeout:}") ;;
+			*) xargs+=(--expect-report "$k") ;;
+			esac
+		done
 	fi
 	mkdir -p "$rundir"
 	"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
 		--kernel "$kdir/zr-image" --initrd "$initrd" --rundir "$rundir" --name "$name" \
-		--append "zr.tests=$tests ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
+		--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
 	rc=$?
 	cat "$rundir.ktap" >>"$ZR_BUILD/results.ktap"
 	if [ "$rc" -eq 2 ] || [ ! -f "$rundir/summary.json" ]; then
@@ -113,7 +128,7 @@ print("fails=(%s)" % " ".join(shlex.quote(x) for x in s["failures"]))' "$rundir/
 }
 
 : >"$ZR_BUILD/results.ktap"
-while read -r name machine tests expect; do
-	boot "$name" "$machine" "$tests" "${expect:--}"
+while read -r name machine tests expect append; do
+	boot "$name" "$machine" "$tests" "${expect:--}" "${append:-}"
 done <<<"$plan"
 finish

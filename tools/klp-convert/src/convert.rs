@@ -338,6 +338,9 @@ fn has_klp_sections(path: &Path, data: &[u8]) -> Result<bool> {
         .any(|s| s.name().is_ok_and(|n| n.starts_with(".klp.rela."))))
 }
 
+/// Symbols a module's linked `.o` leaves undefined that modpost's generated `.mod.c` defines.
+const DEFINED_BY_MODPOST: &[&str] = &["__this_module"];
+
 /// Undefined, non-local, named symbols of a module: (id, name).
 fn undefined(b: &Builder<'_>) -> Vec<(SymbolId, String)> {
     b.symbols
@@ -347,6 +350,7 @@ fn undefined(b: &Builder<'_>) -> Vec<(SymbolId, String)> {
                 && s.st_shndx == elf::SHN_UNDEF
                 && !s.name.is_empty()
                 && s.st_bind() != elf::STB_LOCAL
+                && !DEFINED_BY_MODPOST.contains(&&*String::from_utf8_lossy(&s.name))
         })
         .map(|s| (s.id(), String::from_utf8_lossy(&s.name).into_owned()))
         .collect()

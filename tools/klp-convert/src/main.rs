@@ -14,8 +14,8 @@ commands:
   convert MODULE.ko [-o OUT.ko]  move relocations against non-exported symbols into
                                  .klp.rela sections (in place without -o)
   list MODULE.{o,ko}             list the symbols the module needs: orig object name sympos
-  symvers MODULE.o               print Module.symvers lines for those symbols, for modpost
-                                 (KBUILD_EXTRA_SYMBOLS)
+  symvers MODULE.o...            print Module.symvers lines for the symbols of all the
+                                 modules, for modpost (KBUILD_EXTRA_SYMBOLS)
   show MODULE.ko                 print the module's .klp.rela sections and livepatch symbols
 
 options (convert, list, symvers):
@@ -86,9 +86,10 @@ fn main() -> ExitCode {
             return usage(&m);
         }
     }
-    let [input] = inputs.as_slice() else {
-        return usage("give exactly one MODULE");
-    };
+    if inputs.is_empty() || (inputs.len() > 1 && cmd != "symvers") {
+        return usage("give exactly one MODULE (symvers takes several)");
+    }
+    let input = &inputs[0];
 
     if cmd == "show" {
         return match std::fs::read(input)
@@ -138,15 +139,30 @@ fn main() -> ExitCode {
                 }
             })
         }
-        "list" | "symvers" => convert::plan(input, &opts).map(|(_, syms)| {
+        "list" => convert::plan(input, &opts).map(|(_, syms)| {
             for s in syms {
-                if cmd == "list" {
-                    println!("{} {} {} {}", s.orig, s.object, s.name, s.sympos);
-                } else {
-                    println!("0x00000000\t{}\tvmlinux\tEXPORT_SYMBOL\t", s.orig);
-                }
+                println!("{} {} {} {}", s.orig, s.object, s.name, s.sympos);
             }
         }),
+        "symvers" => {
+            // One line per symbol name over all inputs: modpost refuses a symbol listed twice.
+            let mut names = std::collections::BTreeSet::new();
+            let mut errs = Vec::new();
+            for i in &inputs {
+                match convert::plan(i, &opts) {
+                    Ok((_, syms)) => names.extend(syms.into_iter().map(|s| s.orig)),
+                    Err(e) => errs.extend(e.0),
+                }
+            }
+            if errs.is_empty() {
+                for n in names {
+                    println!("0x00000000\t{n}\tvmlinux\tEXPORT_SYMBOL\t");
+                }
+                Ok(())
+            } else {
+                Err(klp_convert::error::Errors(errs))
+            }
+        }
         other => return usage(&format!("unknown command '{other}'")),
     };
     match result {

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Livepatch tables of zr_klp_call (see zr_klp_test.h). */
+#define ZR_KLP_NEW_FUNC zr_klp_call_version_show
+#include "zr_klp_test.h"
