@@ -524,9 +524,12 @@ def main():
                  f"guest KTAP channel delivered all suites ({nsuites} of {plan if plan is not None else '?'})",
                  ""))
     if args.expect_timeout:
-        host.append((args.expect_timeout in runner.timeouts,
-                     f"guest killed at the deadline of {args.expect_timeout}, as expected"
-                     + (f" ({runner.killed})" if runner.killed else " (it was not)"), ""))
+        # The guest's own `timeout` may end the hung test first (the test is then reported
+        # "# TIMEOUT" by the guest runner), or the host kills the wedged guest.
+        hung = args.expect_timeout in runner.timeouts or re.search(
+            rf"^not ok \d+ {re.escape(args.expect_timeout)} # TIMEOUT", guest, re.M)
+        host.append((bool(hung), f"{args.expect_timeout} hung until its deadline, as expected"
+                     + (f" ({runner.killed})" if runner.killed else ""), ""))
     else:
         host.append((runner.finished and runner.killed is None,
                      "guest suite finished before its deadline"

@@ -3,4 +3,5 @@
  * Kernel headers whose items zpci_rrlock needs beyond the kernel crate's `bindings`.
  * Which items are emitted is listed in bindings_extra.items.
  */
+#include <linux/livepatch.h>
 #include <linux/utsname.h>

@@ -10,7 +10,7 @@
 
 use crate::{
     bindings_extra,
-    glue, //
+    c_glue, //
 };
 use kernel::prelude::*;
 
@@ -29,8 +29,8 @@ impl Identity {
         // live as long as the module and are never written.
         unsafe {
             Self {
-                release: CStr::from_char_ptr(glue::zr_built_release),
-                version: CStr::from_char_ptr(glue::zr_built_version),
+                release: CStr::from_char_ptr(c_glue::zr_built_release),
+                version: CStr::from_char_ptr(c_glue::zr_built_version),
             }
         }
     }
@@ -58,7 +58,7 @@ impl Identity {
 /// The vmlinux build-id the module was compiled against (hex, for the log).
 pub(crate) fn built_build_id() -> &'static CStr {
     // SAFETY: Defined by the glue as a pointer to a NUL-terminated string literal.
-    unsafe { CStr::from_char_ptr(glue::zr_built_build_id) }
+    unsafe { CStr::from_char_ptr(c_glue::zr_built_build_id) }
 }
 
 /// Logs which kernel build the module was compiled against and refuses a different one.

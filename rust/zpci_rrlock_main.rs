@@ -9,8 +9,11 @@
 use kernel::prelude::*;
 
 mod bindings_extra;
-mod glue;
+mod c_glue;
+mod debugfs;
 mod identity;
+mod livepatch;
+mod rescan_lock;
 
 module! {
     type: ZpciRrLock,
@@ -20,13 +23,17 @@ module! {
     license: "GPL",
 }
 
-struct ZpciRrLock;
+struct ZpciRrLock {
+    _debugfs: debugfs::View,
+}
 
 impl kernel::Module for ZpciRrLock {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         identity::check()?;
+        livepatch::enable()?;
+        let view = debugfs::View::new()?;
         pr_info!("loaded\n");
-        Ok(ZpciRrLock)
+        Ok(ZpciRrLock { _debugfs: view })
     }
 }
 

@@ -1,13 +1,27 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Symbols the C glue of zpci_rrlock provides to the Rust crate. Every declaration here has a
- * twin in an `extern "C"` block of rust/glue.rs.
+ * Symbols shared between the C glue of zpci_rrlock and its Rust crate. Every C-defined symbol
+ * here has a twin in an `extern "C"` block of rust/c_glue.rs; every Rust-defined one is a
+ * `#[no_mangle] extern "C"` function of the crate.
  */
 #ifndef ZR_GLUE_H
 #define ZR_GLUE_H
 
+struct klp_func;
+struct klp_object;
+
+/* Defined in C. */
 extern const char *const zr_built_release;
 extern const char *const zr_built_version;
 extern const char *const zr_built_build_id;
+extern struct klp_func zr_vmlinux_funcs[];
+extern const unsigned long zr_vmlinux_sizes[];
+extern const unsigned int zr_vmlinux_nfuncs;
+int zr_enable_patch(void);
+
+/* Defined in Rust. */
+void zr_pci_lock_rescan_remove(void);
+void zr_pci_unlock_rescan_remove(void);
+void zr_pre_unpatch(struct klp_object *obj);
 
 #endif /* ZR_GLUE_H */

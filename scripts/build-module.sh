@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-module.sh [--kdir DIR] [--arch ARCH] [--src DIR] [--out DIR] [--forge ID]
-#                 [--klp-flags FLAGS] TARGET [MAKE-ARGS...]
+#                 [--forge-size FUNC] [--klp-flags FLAGS] TARGET [MAKE-ARGS...]
 #
 # Run an out-of-tree module TARGET (modules, clean, modules_install, rust-analyzer) against a
 # kernel tree. Without --kdir the toolchain is bootstrapped and the cached test kernel for ARCH
@@ -11,12 +11,13 @@
 # output directory (MO=), by default build/module/ARCH. After `modules`, every .ko built is
 # converted by tools/klp-convert (livepatch relocations for non-exported symbols; FLAGS are
 # passed to it, e.g. "--unchecked-sym NAME,POS"). --forge ID stamps another kernel identity into
-# zpci_rrlock (for the refusal test). Prints the output directory on stdout.
+# zpci_rrlock, --forge-size FUNC a wrong build-time size of a replaced function (both for the
+# refusal tests). Prints the output directory on stdout.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kdir='' arch=s390x out='' forge='' src=$ZR_TOP klpflags=''
+kdir='' arch=s390x out='' forge='' forgesize='' src=$ZR_TOP klpflags=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kdir) kdir=${2:?--kdir needs a directory}; shift 2 ;;
@@ -24,6 +25,7 @@ while [ $# -gt 0 ]; do
 	--src) src=$(cd "${2:?--src needs a directory}" && pwd) || exit 1; shift 2 ;;
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	--forge) forge=${2:?--forge needs an identity string}; shift 2 ;;
+	--forge-size) forgesize=${2:?--forge-size needs a function name}; shift 2 ;;
 	--klp-flags) klpflags=${2?}; shift 2 ;;
 	--*) zr_die "build-module: unknown option $1" ;;
 	*) break ;;
@@ -64,6 +66,7 @@ args=(-C "$kdir" M="$src" MO="$out" ARCH="$karch" CROSS_COMPILE="${CROSS_COMPILE
 	RUSTC="$ZR_RUSTC" BINDGEN="$ZR_BINDGEN" LIBCLANG_PATH="$ZR_LIBCLANG_PATH" CLIPPY_DRIVER="$ZR_CLIPPY_DRIVER"
 	ZR_TOP="$ZR_TOP" ZR_KLP_CONVERT="$klp" ZR_KLP_FLAGS="$klpflags")
 [ -n "$forge" ] && args+=(ZR_FORGE_IDENTITY="$forge")
+[ -n "$forgesize" ] && args+=(ZR_FORGE_SIZE="$forgesize")
 
 case "$target" in
 modules)

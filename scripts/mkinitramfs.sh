@@ -1,23 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# mkinitramfs.sh --machine TOML --kdir KBUILD --module DIR [--forged DIR] [--klp DIR] --out FILE
+# mkinitramfs.sh --machine TOML --kdir KBUILD --module DIR [--forged DIR] [--forged-size DIR]
+#                [--klp DIR] --out FILE
 #
 # Build the test guest's initramfs: static busybox, /init, the in-guest selftests with the
 # kernel's ktap_helpers.sh, the kernel's modules (from KBUILD/modroot), the zpci_rrlock module
-# (and, with --forged, a copy stamped with another kernel identity; with --klp, the livepatch
-# test modules of klp-convert).
+# (and, with --forged, a copy stamped with another kernel identity; with --forged-size, a copy
+# that recorded a wrong size for a replaced function; with --klp, the test modules).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-machine='' kdir='' module='' forged='' klp='' out=''
+machine='' kdir='' module='' forged='' forgedsize='' klp='' out=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--machine) machine=${2:?}; shift 2 ;;
 	--kdir) kdir=${2:?}; shift 2 ;;
 	--module) module=${2:?}; shift 2 ;;
 	--forged) forged=${2:?}; shift 2 ;;
+	--forged-size) forgedsize=${2:?}; shift 2 ;;
 	--klp) klp=${2:?}; shift 2 ;;
 	--out) out=${2:?}; shift 2 ;;
 	*) zr_die "mkinitramfs: unknown argument '$1'" ;;
@@ -49,6 +51,10 @@ cp "$module/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/" || zr_die "mkinitramfs
 if [ -n "$forged" ]; then
 	mkdir -p "$root/lib/zpci-rrlock/forged"
 	cp "$forged/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/forged/" || zr_die "mkinitramfs: no module in $forged"
+fi
+if [ -n "$forgedsize" ]; then
+	mkdir -p "$root/lib/zpci-rrlock/forged-size"
+	cp "$forgedsize/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/forged-size/" || zr_die "mkinitramfs: no module in $forgedsize"
 fi
 if [ -n "$klp" ]; then
 	mkdir -p "$root/lib/zpci-rrlock/klp"

@@ -84,6 +84,9 @@ prepare() {
 	zr_step "module-$arch-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
 		--out "$ZR_BUILD/module/$arch-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
 		setup_failed "forged module build ($arch)"
+	zr_step "module-$arch-forged-size" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--out "$ZR_BUILD/module/$arch-forged-size" --forge-size pci_unlock_rescan_remove modules ||
+		setup_failed "forged-size module build ($arch)"
 	# Livepatch test modules of klp-convert; zr_klp_bad names a symbol no kernel has.
 	zr_step "module-$arch-klp" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
 		--src "$ZR_TOP/scripts/selftests/modules" --out "$ZR_BUILD/module/$arch-klp" \
@@ -91,7 +94,7 @@ prepare() {
 		setup_failed "livepatch test modules ($arch)"
 	zr_step "initramfs-$1" "$ZR_TOP/scripts/mkinitramfs.sh" --machine "$machine" --kdir "$kdir" \
 		--module "$ZR_BUILD/module/$arch" --forged "$ZR_BUILD/module/$arch-forged" \
-		--klp "$ZR_BUILD/module/$arch-klp" --out "$initrd" || setup_failed "initramfs ($1)"
+		--forged-size "$ZR_BUILD/module/$arch-forged-size" --klp "$ZR_BUILD/module/$arch-klp" --out "$initrd" || setup_failed "initramfs ($1)"
 	prepared[$1]=1
 }
 

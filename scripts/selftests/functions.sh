@@ -177,11 +177,11 @@ zr_restore_fn() {
 
 zr_mod_loaded() { [ -d "/sys/module/$1" ]; }
 
-# zr_insmod PATH: load a module; its error message is printed as a diagnostic.
+# zr_insmod PATH [PARAMS...]: load a module; its error message is printed as a diagnostic.
 zr_insmod() {
-	zr_log "% insmod $1"
-	_out=$(insmod "$1" 2>&1) && return 0
-	echo "# insmod $1: $_out"
+	zr_log "% insmod $*"
+	_out=$(insmod "$@" 2>&1) && return 0
+	echo "# insmod $*: $_out"
 	return 1
 }
 
@@ -190,4 +190,31 @@ zr_rmmod() {
 	zr_log "% rmmod $1"
 	rmmod "$1" 2>&1 | sed 's/^/# /'
 	zr_loop_until "! zr_mod_loaded $1"
+}
+
+# ---- livepatches --------------------------------------------------------------------------
+
+# zr_lp_enabled NAME: the livepatch is enabled and its transition complete.
+zr_lp_enabled() {
+	[ "$(cat "/sys/kernel/livepatch/$1/enabled" 2>/dev/null)" = 1 ] &&
+		[ "$(cat "/sys/kernel/livepatch/$1/transition" 2>/dev/null)" = 0 ]
+}
+
+# zr_lp_load PATH [PARAMS...]: load a livepatch module and wait until every task runs the
+# patched code.
+zr_lp_load() {
+	_name=$(basename "$1" .ko)
+	zr_insmod "$@" || return 1
+	zr_loop_until "zr_lp_enabled $_name"
+}
+
+# zr_lp_unload NAME: disable a livepatch, wait for its transition to finish, unload the module.
+zr_lp_unload() {
+	if [ -d "/sys/kernel/livepatch/$1" ]; then
+		zr_log "% echo 0 > /sys/kernel/livepatch/$1/enabled"
+		echo 0 >"/sys/kernel/livepatch/$1/enabled" || return 1
+		zr_loop_until "[ ! -d /sys/kernel/livepatch/$1 ]" || return 1
+	fi
+	zr_mod_loaded "$1" || return 0
+	zr_rmmod "$1"
 }

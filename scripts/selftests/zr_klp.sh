@@ -18,21 +18,7 @@ for m in zr_klp_var zr_klp_call zr_klp_bad; do
 done
 orig=$(cat /proc/version)
 
-# lp_off NAME: disable a livepatch, wait for its transition, unload it.
-lp_off() {
-	[ -d "/sys/kernel/livepatch/$1" ] || return 0
-	echo 0 >"/sys/kernel/livepatch/$1/enabled"
-	zr_loop_until "[ ! -d /sys/kernel/livepatch/$1 ]" || return 1
-	zr_rmmod "$1"
-}
-trap 'for m in zr_klp_var zr_klp_call zr_klp_bad; do lp_off $m; zr_mod_loaded $m && rmmod $m; done' EXIT
-
-# lp_on NAME: load a livepatch and wait until every task runs the patched code.
-lp_on() {
-	zr_insmod "$dir/$1.ko" || return 1
-	zr_loop_until "[ \"\$(cat /sys/kernel/livepatch/$1/transition 2>/dev/null)\" = 0 ]" &&
-		[ "$(cat "/sys/kernel/livepatch/$1/enabled")" = 1 ]
-}
+trap 'for m in zr_klp_var zr_klp_call zr_klp_bad; do zr_lp_unload $m; done' EXIT
 
 same_version() { [ "$(cat /proc/version)" = "$orig" ]; }
 
@@ -66,12 +52,12 @@ bad_gone() { [ ! -d /sys/kernel/livepatch/zr_klp_bad ] && ! zr_mod_loaded zr_klp
 ktap_print_header
 ktap_set_plan 10
 zr_canary
-zr_check "zr_klp_var: loads and its livepatch completes" lp_on zr_klp_var
+zr_check "zr_klp_var: loads and its livepatch completes" zr_lp_load "$dir/zr_klp_var.ko"
 zr_check "zr_klp_var: read zpci_list through a converted relocation" count_matches
-zr_check "zr_klp_var: disables and unloads, /proc/version restored" eval "lp_off zr_klp_var && same_version"
-zr_check "zr_klp_call: loads and its livepatch completes" lp_on zr_klp_call
+zr_check "zr_klp_var: disables and unloads, /proc/version restored" eval "zr_lp_unload zr_klp_var && same_version"
+zr_check "zr_klp_call: loads and its livepatch completes" zr_lp_load "$dir/zr_klp_call.ko"
 zr_check "zr_klp_call: static pci_read() returns the IDs sysfs shows" ids_match
-zr_check "zr_klp_call: disables and unloads, /proc/version restored" eval "lp_off zr_klp_call && same_version"
+zr_check "zr_klp_call: disables and unloads, /proc/version restored" eval "zr_lp_unload zr_klp_call && same_version"
 zr_check "zr_klp_bad: insmod fails with EINVAL" bad_refused
 zr_check "zr_klp_bad: dmesg names the unresolved symbol" \
 	zr_dmesg_has "livepatch: symbol 'zr_klp_no_such_symbol' not found in symbol table"

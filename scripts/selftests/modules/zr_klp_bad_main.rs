@@ -27,8 +27,15 @@ extern "C" {
 }
 
 /// The replacement of `version_proc_show()` (never reached: the module does not load).
+///
+/// # Safety
+///
+/// `m` is the `seq_file` the seq_file core passes to a show callback.
 #[no_mangle]
-pub extern "C" fn zr_klp_bad_version_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zr_klp_bad_version_show(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
     // SAFETY: Called by the seq_file core with its `seq_file`, valid for the call.
     let seq = unsafe { SeqFile::from_raw(m) };
     // SAFETY: Would be a u32 of vmlinux if the symbol existed; the module cannot load without it.

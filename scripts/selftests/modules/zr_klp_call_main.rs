@@ -25,15 +25,28 @@ module! {
 // `struct pci_bus` reaches an opaque type of the bindings; only pointers cross here.
 #[allow(improper_ctypes)]
 extern "C" {
-    fn pci_read(bus: *mut bindings::pci_bus, devfn: c_uint, at: c_int, size: c_int, val: *mut u32) -> c_int;
+    fn pci_read(
+        bus: *mut bindings::pci_bus,
+        devfn: c_uint,
+        at: c_int,
+        size: c_int,
+        val: *mut u32,
+    ) -> c_int;
     fn zr_klp_enable() -> c_int;
 }
 
 const PCI_ANY_ID: c_uint = !0;
 
 /// The replacement of `version_proc_show()`.
+///
+/// # Safety
+///
+/// `m` is the `seq_file` the seq_file core passes to a show callback.
 #[no_mangle]
-pub extern "C" fn zr_klp_call_version_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zr_klp_call_version_show(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
     // SAFETY: Called by the seq_file core with its `seq_file`, valid for the call.
     let seq = unsafe { SeqFile::from_raw(m) };
     let mut dev: *mut bindings::pci_dev = core::ptr::null_mut();
@@ -49,7 +62,12 @@ pub extern "C" fn zr_klp_call_version_show(m: *mut bindings::seq_file, _v: *mut 
         // config space of function `devfn` on that zPCI bus into `id`.
         let (rc, domain, busnr, devfn) = unsafe {
             let bus = (*dev).bus;
-            (pci_read(bus, (*dev).devfn, 0, 4, &mut id), bindings::pci_domain_nr(bus), (*bus).number, (*dev).devfn)
+            (
+                pci_read(bus, (*dev).devfn, 0, 4, &mut id),
+                bindings::pci_domain_nr(bus),
+                (*bus).number,
+                (*dev).devfn,
+            )
         };
         seq_print!(
             seq,

@@ -47,11 +47,22 @@ fn zpci_functions() -> usize {
 }
 
 /// The replacement of `version_proc_show()`.
+///
+/// # Safety
+///
+/// `m` is the `seq_file` the seq_file core passes to a show callback.
 #[no_mangle]
-pub extern "C" fn zr_klp_var_version_show(m: *mut bindings::seq_file, _v: *mut c_void) -> c_int {
+pub unsafe extern "C" fn zr_klp_var_version_show(
+    m: *mut bindings::seq_file,
+    _v: *mut c_void,
+) -> c_int {
     // SAFETY: Called by the seq_file core with its `seq_file`, valid for the call.
     let seq = unsafe { SeqFile::from_raw(m) };
-    seq_print!(seq, "zr_klp_var: zpci_list holds {} functions\n", zpci_functions());
+    seq_print!(
+        seq,
+        "zr_klp_var: zpci_list holds {} functions\n",
+        zpci_functions()
+    );
     0
 }
 

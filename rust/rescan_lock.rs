@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A reentrant view of the PCI core's rescan/remove lock.
+//!
+//! The PCI core serialises hot-plug, rescan and removal with one mutex,
+//! `pci_rescan_remove_lock` (`drivers/pci/probe.c`), taken through `pci_lock_rescan_remove()`.
+//! Paths that already hold it reach code that takes it again (a driver's `.remove` disabling
+//! SR-IOV under the sysfs `remove`, the s390 zPCI release under a rescan), and a plain mutex
+//! deadlocks there. This module makes the lock reentrant without changing it: the kernel's own
+//! mutex stays the lock, and a depth counter counts the nested acquisitions of its owner.
+//!
+//! * The owner is read back from the mutex itself (its `owner` word), never from a variable of
+//!   ours. A task that took the lock through the unpatched `pci_lock_rescan_remove()` before the
+//!   livepatch switched it over is therefore still recognised as the owner, and its nested
+//!   acquisition counts instead of deadlocking.
+//! * Only the outermost acquisition and release touch the mutex, so lockdep sees exactly one
+//!   acquisition and `lockdep_assert_held(&pci_rescan_remove_lock)` holds at any depth.
+//! * Process context only, as for any mutex.
+//!
+//! Rust code takes the lock only through [`RescanRemoveLock::lock`], whose guard is `!Send`,
+//! `#[must_use]` and gives access to nothing, so nested guards cannot alias. C code reaches the
+//! same logic through the livepatch replacements of `pci_lock_rescan_remove()` and
+//! `pci_unlock_rescan_remove()` at the end of this file.
+
+use core::cell::UnsafeCell;
+use kernel::{
+    bindings,
+    sync::atomic::{
+        Atomic,
+        Relaxed, //
+    },
+    task::Task,
+    types::NotThreadSafe, //
+};
+
+extern "C" {
+    /// `pci_rescan_remove_lock` of vmlinux; not exported, reached through a livepatch
+    /// relocation (tools/klp-convert).
+    static mut pci_rescan_remove_lock: bindings::mutex;
+}
+
+/// Flag bits in the low bits of `mutex::owner` (`MUTEX_FLAGS`, kernel/locking/mutex.h).
+const MUTEX_FLAGS: i64 = 0x07;
+
+/// The nesting depth of the lock's owner.
+///
+/// # Invariants
+///
+/// The value is read and written only by the task that owns `pci_rescan_remove_lock` (the task
+/// its `owner` word names), between its outermost acquisition and release; it is zero whenever
+/// the mutex is not held.
+struct Depth(UnsafeCell<u32>);
+
+// SAFETY: By the type invariant only the lock's owner accesses the cell, and ownership moves
+// between tasks only through the mutex, which orders the accesses.
+unsafe impl Sync for Depth {}
+
+static DEPTH: Depth = Depth(UnsafeCell::new(0));
+
+/// Counters for the debugfs view.
+pub(crate) struct Stats {
+    /// Nested acquisitions since the module loaded.
+    pub(crate) nested: Atomic<u64>,
+    /// Largest depth seen (0: never nested).
+    pub(crate) max_depth: Atomic<u32>,
+}
+
+pub(crate) static STATS: Stats = Stats {
+    nested: Atomic::new(0),
+    max_depth: Atomic::new(0),
+};
+
+/// The PCI rescan/remove lock, reentrant for its owner.
+pub(crate) struct RescanRemoveLock;
+
+impl RescanRemoveLock {
+    fn mutex() -> *mut bindings::mutex {
+        &raw mut pci_rescan_remove_lock
+    }
+
+    /// The task that holds the mutex, or null.
+    pub(crate) fn owner() -> *mut bindings::task_struct {
+        // SAFETY: `owner` is the mutex's `atomic_long_t` word, valid for the kernel's lifetime;
+        // it is read atomically (READ_ONCE), as `__mutex_owner()` does.
+        let word = unsafe { Atomic::<i64>::from_ptr(&raw mut (*Self::mutex()).owner.counter) }
+            .load(Relaxed);
+        (word & !MUTEX_FLAGS) as *mut bindings::task_struct
+    }
+
+    /// Whether the current task holds the lock.
+    ///
+    /// Only the current task can store itself as the owner, so a stale read can never equal
+    /// `current` unless this task holds the mutex.
+    pub(crate) fn held_by_current() -> bool {
+        Self::owner() == Task::current_raw()
+    }
+
+    /// The current nesting depth if the current task holds the lock (0: outermost only).
+    pub(crate) fn depth_of_current() -> Option<u32> {
+        if Self::held_by_current() {
+            // SAFETY: The current task owns the mutex, so by the invariant of `Depth` it alone
+            // accesses the counter.
+            Some(unsafe { *DEPTH.0.get() })
+        } else {
+            None
+        }
+    }
+
+    /// Takes the lock, or nests one level deeper if the current task holds it already.
+    #[expect(dead_code, reason = "taken by the Rust SR-IOV and remove replacements")]
+    pub(crate) fn lock() -> RescanRemoveGuard {
+        // SAFETY: The guard releases exactly this acquisition, on this task (it is `!Send`).
+        unsafe { lock_raw() };
+        RescanRemoveGuard {
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+/// Acquisition for the C ABI replacement and the guard.
+///
+/// # Safety
+///
+/// Process context; every call is paired with one [`unlock_raw`] on the same task.
+unsafe fn lock_raw() {
+    if RescanRemoveLock::held_by_current() {
+        // SAFETY: The current task owns the mutex: by the invariant of `Depth` it alone accesses
+        // the counter.
+        let depth = unsafe {
+            let d = DEPTH.0.get();
+            *d = (*d).saturating_add(1);
+            *d
+        };
+        STATS.nested.add(1u64, Relaxed);
+        if depth > STATS.max_depth.load(Relaxed) {
+            STATS.max_depth.store(depth, Relaxed);
+        }
+        return;
+    }
+    // SAFETY: The mutex is a valid, initialised kernel mutex; we are in process context.
+    unsafe { bindings::mutex_lock(RescanRemoveLock::mutex()) };
+    // INVARIANT: The depth of a released mutex is zero and stays so until its next owner (this
+    // task, now) changes it.
+}
+
+/// Release matching [`lock_raw`].
+///
+/// # Safety
+///
+/// The current task holds the lock through a [`lock_raw`] not yet released.
+unsafe fn unlock_raw() {
+    if kernel::warn_on!(!RescanRemoveLock::held_by_current()) {
+        // Unbalanced: whoever holds it is not us. Leave the mutex alone rather than corrupt it.
+        return;
+    }
+    // SAFETY: The current task owns the mutex: it alone accesses the counter.
+    let nested = unsafe {
+        let d = DEPTH.0.get();
+        if *d > 0 {
+            *d -= 1;
+            true
+        } else {
+            false
+        }
+    };
+    if !nested {
+        // SAFETY: The current task holds the mutex at depth zero: this is the outermost release.
+        unsafe { bindings::mutex_unlock(RescanRemoveLock::mutex()) };
+    }
+}
+
+/// Proof of holding the rescan/remove lock; releasing it on drop.
+///
+/// Gives access to no data, so any number of nested guards coexist without aliasing.
+#[must_use = "the lock is released when the guard is dropped"]
+pub(crate) struct RescanRemoveGuard {
+    _not_send: NotThreadSafe,
+}
+
+impl Drop for RescanRemoveGuard {
+    fn drop(&mut self) {
+        // SAFETY: The guard was created by `RescanRemoveLock::lock` on this task and releases
+        // that acquisition once.
+        unsafe { unlock_raw() };
+    }
+}
+
+/// Livepatch replacement of `void pci_lock_rescan_remove(void)`.
+#[no_mangle]
+pub(crate) extern "C" fn zr_pci_lock_rescan_remove() {
+    // SAFETY: Callers of the C API pair it with `pci_unlock_rescan_remove()` on the same task.
+    unsafe { lock_raw() };
+}
+
+/// Livepatch replacement of `void pci_unlock_rescan_remove(void)`.
+#[no_mangle]
+pub(crate) extern "C" fn zr_pci_unlock_rescan_remove() {
+    // SAFETY: Callers of the C API hold the lock through `pci_lock_rescan_remove()`.
+    unsafe { unlock_raw() };
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Enables the zpci_rrlock livepatch for the rest of the boot (the "patched" boots), after
+# checking that it loads cleanly.
+. "$(dirname "$0")/functions.sh"
+
+ko=$ZR_MODDIR/$ZR_MOD.ko
+[ -f "$ko" ] || zr_skip_all "module not in the image: $ko"
+
+ktap_print_header
+ktap_set_plan 3
+zr_canary
+zr_check "zpci_rrlock livepatch loads and completes its transition" zr_lp_load "$ko"
+patched() {
+	[ "$(cat "/sys/kernel/livepatch/$ZR_MOD/vmlinux/patched" 2>/dev/null)" = 1 ] &&
+		[ -d "/sys/kernel/livepatch/$ZR_MOD/vmlinux/pci_lock_rescan_remove,1" ]
+}
+zr_check "vmlinux is patched, pci_lock_rescan_remove among its functions" patched
+zr_check "no kernel report while enabling" zr_no_reports
+ktap_finished
