@@ -108,6 +108,7 @@ boot() {
 			case "$k" in
 			fail:*) xargs+=(--expect-fail "${k#fail:}") ;;
 			timeout:*) xargs+=(--expect-timeout "${k#timeout:}") ;;
+			grace:*) xargs+=(--grace "${k#grace:}") ;;
 			*) xargs+=(--expect-report "$k") ;;
 			esac
 		done

@@ -113,13 +113,36 @@ zr_host() {
 # ---- zPCI functions -----------------------------------------------------------------------
 # The host lists the machine's functions on the kernel command line:
 # zr.functions=ID:FID:DRIVER;ID:FID:DRIVER;...
+# Forks are slow under TCG: the helpers below use shell builtins where they can.
 
 zr_cmdline() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
 
-zr_functions() { zr_cmdline zr.functions | tr ';' '\n' | cut -d: -f1; }
+ZR_FUNCTIONS=$(zr_cmdline zr.functions)
+
+zr_functions() {
+	_IFS=$IFS IFS=';'
+	for _f in $ZR_FUNCTIONS; do echo "${_f%%:*}"; done
+	IFS=$_IFS
+}
 
 # zr_fn_field ID N: field N (1 id, 2 fid, 3 driver) of function ID.
-zr_fn_field() { zr_cmdline zr.functions | tr ';' '\n' | awk -F: -v id="$1" -v n="$2" '$1 == id { print $n }'; }
+zr_fn_field() {
+	_IFS=$IFS IFS=';'
+	for _f in $ZR_FUNCTIONS; do
+		IFS=:
+		# shellcheck disable=SC2086 # split on ':' on purpose
+		set -- $_f "$1" "$2"
+		IFS=';'
+		if [ "$1" = "$4" ]; then
+			case "$5" in 1) echo "$1" ;; 2) echo "$2" ;; 3) echo "$3" ;; esac
+			IFS=$_IFS
+			return 0
+		fi
+		set -- "$4" "$5"
+	done
+	IFS=$_IFS
+	return 1
+}
 
 zr_fn_fid() { zr_fn_field "$1" 2; }
 zr_fn_driver() { zr_fn_field "$1" 3; }
@@ -129,7 +152,9 @@ zr_fn_driver() { zr_fn_field "$1" 3; }
 zr_fn_dev() {
 	_fid=$(printf '0x%08x' "$(zr_fn_fid "$1")") || return 1
 	for _d in /sys/bus/pci/devices/*; do
-		[ "$(cat "$_d/function_id" 2>/dev/null)" = "$_fid" ] && { echo "$_d"; return 0; }
+		[ -r "$_d/function_id" ] || continue
+		read -r _v <"$_d/function_id"
+		[ "$_v" = "$_fid" ] && { echo "$_d"; return 0; }
 	done
 	return 1
 }
@@ -146,7 +171,11 @@ zr_fn_bound_driver() {
 
 zr_fn_present() { zr_fn_dev "$1" >/dev/null; }
 zr_fn_absent() { ! zr_fn_dev "$1" >/dev/null; }
-zr_fn_bound() { [ "$(zr_fn_bound_driver "$1")" = "$(zr_fn_driver "$1")" ]; }
+# zr_fn_bound ID: function ID is bound to its expected driver.
+zr_fn_bound() {
+	_d=$(zr_fn_dev "$1") || return 1
+	[ -e "/sys/bus/pci/drivers/$(zr_fn_driver "$1")/${_d##*/}" ]
+}
 
 # zr_wait_present ID / zr_wait_absent ID / zr_wait_bound ID: bounded waits (about 30 s).
 zr_wait_present() { zr_loop_until "zr_fn_present $1"; }

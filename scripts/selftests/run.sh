@@ -6,25 +6,53 @@
 # "# zr-suite: NAME" and a result line, and goes to the host's KTAP port and to the console.
 # The host sees "zr-test: begin NAME timeout=N" / "zr-test: end NAME rc=N" on the console and
 # kills the guest when a test runs past its deadline.
+#
+# The host's virtio-serial ports may appear only after the first tests ran (their CCW device is
+# recognised in the background, see init): KTAP is kept in a buffer until the KTAP port is
+# there, and tests marked "host" in tests.list wait for the ports before they start.
 . "$(dirname "$0")/functions.sh"
 
 # The host's ports, found by name (no udev in the guest).
 zr_port() {
 	for p in /sys/class/virtio-ports/*; do
-		[ "$(cat "$p/name" 2>/dev/null)" = "$1" ] && { echo "/dev/$(basename "$p")"; return 0; }
+		[ -r "$p/name" ] || continue
+		read -r _n <"$p/name"
+		[ "$_n" = "$1" ] && { echo "/dev/${p##*/}"; return 0; }
 	done
 	return 1
 }
-ZR_CTL=$(zr_port zr.ctl) || ZR_CTL=
-ktap=$(zr_port zr.ktap) || ktap=/dev/null
-export ZR_CTL
-[ -n "$ZR_CTL" ] && exec 9<>"$ZR_CTL"
+
+buf=/tmp/zr-ktap.buf
+: >"$buf"
+ktap=
+ZR_CTL=
+
+# connect [WAIT]: once both ports exist, open the control port on fd 9 and send the buffered
+# KTAP; with WAIT, wait for them up to 60 s. True when connected.
+connect() {
+	[ -n "$ktap" ] && return 0
+	_n=0
+	while ! zr_port zr.ktap >/dev/null || ! zr_port zr.ctl >/dev/null; do
+		[ -n "${1:-}" ] && [ "$_n" -lt 600 ] || return 1
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	ktap=$(zr_port zr.ktap)
+	ZR_CTL=$(zr_port zr.ctl)
+	export ZR_CTL
+	exec 9<>"$ZR_CTL"
+	cat "$buf" >>"$ktap"
+}
+
+out() {
+	echo "$*" >>"$buf"
+	[ -n "$ktap" ] && echo "$*" >>"$ktap"
+	echo "$*"
+}
 
 tests="$*"
 [ -z "$tests" ] && tests=$(zr_cmdline zr.tests | tr ',' ' ')
 [ -z "$tests" ] && tests=$(awk '!/^#/ && NF { print $1 }' "$ZR_SELFTESTS/tests.list")
-
-out() { echo "$*" >>"$ktap"; echo "$*"; }
 
 n=0
 for t in $tests; do n=$((n + 1)); done
@@ -35,6 +63,11 @@ for t in $tests; do
 	i=$((i + 1))
 	to=$(awk -v t="$t" '$1 == t { print $2 }' "$ZR_SELFTESTS/tests.list")
 	to=${to:-60}
+	if awk -v t="$t" '$1 == t && $3 == "host" { f = 1 } END { exit !f }' "$ZR_SELFTESTS/tests.list"; then
+		connect wait || echo "run.sh: host ports missing" >/dev/kmsg
+	else
+		connect
+	fi
 	out "# zr-suite: $t"
 	echo "zr-test: begin $t timeout=$to" >/dev/kmsg
 	if [ -x "$ZR_SELFTESTS/$t.sh" ]; then
@@ -53,3 +86,5 @@ for t in $tests; do
 	*) out "not ok $i $t # exit $rc" ;;
 	esac
 done
+# Everything buffered so far reaches the host.
+connect wait || echo "run.sh: host ports missing; KTAP only on the console" >/dev/kmsg
