@@ -341,37 +341,33 @@ fn relocation_the_loader_cannot_apply_is_refused() {
     );
 }
 
-#[test]
-fn module_targets_are_refused_on_s390x() {
-    let f = Fixture::new(&S390X, "modtgt");
-    // a.o plays the part of a module that defines `mod_only`.
+/// A fixture whose "module" (m5.o) calls `mod_only`, defined only in another module
+/// ("othermod", mod.o) that the options name with --module.
+fn module_target(arch: &Arch, tag: &str) -> (Fixture, PathBuf, Options) {
+    let f = Fixture::new(arch, tag);
     std::fs::write(f.path("mod.c"), "int mod_only(int x) { return x; }").unwrap();
-    let other = f.cc(&S390X, "mod.c", &[]);
+    let other = f.cc(arch, "mod.c", &[]);
     std::fs::write(
         f.path("m5.c"),
         "extern int mod_only(int); int e(int x) { return mod_only(x); }",
     )
     .unwrap();
-    let obj = f.cc(&S390X, "m5.c", &[]);
+    let obj = f.cc(arch, "m5.c", &[]);
     let mut opts = f.opts();
     opts.modules.push(("othermod".into(), other));
+    (f, obj, opts)
+}
+
+#[test]
+fn module_targets_are_refused_on_s390x() {
+    let (f, obj, opts) = module_target(&S390X, "modtgt");
     let errs = errors(&f, &opts, &obj);
     assert!(matches!(errs[0], Error::Unsafe(_)), "{}", errs[0]);
 }
 
 #[test]
 fn module_targets_work_on_x86_64() {
-    let f = Fixture::new(&X86_64, "modtgt-x");
-    std::fs::write(f.path("mod.c"), "int mod_only(int x) { return x; }").unwrap();
-    let other = f.cc(&X86_64, "mod.c", &[]);
-    std::fs::write(
-        f.path("m5.c"),
-        "extern int mod_only(int); int e(int x) { return mod_only(x); }",
-    )
-    .unwrap();
-    let obj = f.cc(&X86_64, "m5.c", &[]);
-    let mut opts = f.opts();
-    opts.modules.push(("othermod".into(), other));
+    let (f, obj, opts) = module_target(&X86_64, "modtgt-x");
     let report = convert::convert(&obj, &f.path("out.ko"), &opts).unwrap();
     assert_eq!(report.symbols[0].klp_name(), ".klp.sym.othermod.mod_only,0");
     assert_eq!(report.sections[0].0, ".klp.rela.othermod..text");
