@@ -13,6 +13,7 @@ mod c_glue;
 mod debugfs;
 mod identity;
 mod livepatch;
+mod remove;
 mod rescan_lock;
 
 module! {

@@ -35,12 +35,14 @@ const char *const zr_built_build_id = ZR_BUILD_ID;
 struct klp_func zr_vmlinux_funcs[] = {
 	ZR_FUNC(pci_lock_rescan_remove, zr_pci_lock_rescan_remove),
 	ZR_FUNC(pci_unlock_rescan_remove, zr_pci_unlock_rescan_remove),
+	ZR_FUNC(remove_store, zr_remove_store),
 	{ }
 };
 
 const unsigned long zr_vmlinux_sizes[] = {
 	ZR_SIZE(pci_lock_rescan_remove),
 	ZR_SIZE(pci_unlock_rescan_remove),
+	ZR_SIZE(remove_store),
 };
 
 const unsigned int zr_vmlinux_nfuncs = ARRAY_SIZE(zr_vmlinux_sizes);

@@ -7,6 +7,10 @@
 #ifndef ZR_GLUE_H
 #define ZR_GLUE_H
 
+#include <linux/types.h>
+
+struct device;
+struct device_attribute;
 struct klp_func;
 struct klp_object;
 
@@ -23,5 +27,7 @@ int zr_enable_patch(void);
 void zr_pci_lock_rescan_remove(void);
 void zr_pci_unlock_rescan_remove(void);
 void zr_pre_unpatch(struct klp_object *obj);
+ssize_t zr_remove_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			size_t count);
 
 #endif /* ZR_GLUE_H */

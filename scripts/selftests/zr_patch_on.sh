@@ -13,9 +13,12 @@ ktap_set_plan 3
 zr_canary
 zr_check "zpci_rrlock livepatch loads and completes its transition" zr_lp_load "$ko"
 patched() {
-	[ "$(cat "/sys/kernel/livepatch/$ZR_MOD/vmlinux/patched" 2>/dev/null)" = 1 ] &&
-		[ -d "/sys/kernel/livepatch/$ZR_MOD/vmlinux/pci_lock_rescan_remove,1" ]
+	_o=/sys/kernel/livepatch/$ZR_MOD/vmlinux
+	[ "$(cat "$_o/patched" 2>/dev/null)" = 1 ] || return 1
+	for _f in pci_lock_rescan_remove pci_unlock_rescan_remove remove_store; do
+		[ -d "$_o/$_f,1" ] || { echo "# $_f is not among the patched functions"; return 1; }
+	done
 }
-zr_check "vmlinux is patched, pci_lock_rescan_remove among its functions" patched
+zr_check "vmlinux patched: pci_(un)lock_rescan_remove, remove_store" patched
 zr_check "no kernel report while enabling" zr_no_reports
 ktap_finished
