@@ -13,8 +13,11 @@ use kernel::{
     seq_print, //
 };
 
+#[path = "zr_klp_test.rs"]
+mod klp_test;
+
 module! {
-    type: ZrKlpBad,
+    type: klp_test::KlpTest,
     name: "zr_klp_bad",
     authors: ["zpci-rrlock developers"],
     description: "klp-convert test: an unresolvable livepatch symbol",
@@ -23,7 +26,6 @@ module! {
 
 extern "C" {
     static zr_klp_no_such_symbol: u32;
-    fn zr_klp_enable() -> c_int;
 }
 
 /// The replacement of `version_proc_show()` (never reached: the module does not load).
@@ -42,14 +44,4 @@ pub unsafe extern "C" fn zr_klp_bad_version_show(
     let v = unsafe { core::ptr::read_volatile(&raw const zr_klp_no_such_symbol) };
     seq_print!(seq, "zr_klp_bad: {}\n", v);
     0
-}
-
-struct ZrKlpBad;
-
-impl kernel::Module for ZrKlpBad {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The glue's tables are static and name this module.
-        kernel::error::to_result(unsafe { zr_klp_enable() })?;
-        Ok(ZrKlpBad)
-    }
 }

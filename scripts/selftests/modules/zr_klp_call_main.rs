@@ -14,8 +14,11 @@ use kernel::{
     seq_print, //
 };
 
+#[path = "zr_klp_test.rs"]
+mod klp_test;
+
 module! {
-    type: ZrKlpCall,
+    type: klp_test::KlpTest,
     name: "zr_klp_call",
     authors: ["zpci-rrlock developers"],
     description: "klp-convert test: call a static function of vmlinux",
@@ -32,7 +35,6 @@ extern "C" {
         size: c_int,
         val: *mut u32,
     ) -> c_int;
-    fn zr_klp_enable() -> c_int;
 }
 
 const PCI_ANY_ID: c_uint = !0;
@@ -82,14 +84,4 @@ pub unsafe extern "C" fn zr_klp_call_version_show(
         );
     }
     0
-}
-
-struct ZrKlpCall;
-
-impl kernel::Module for ZrKlpCall {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The glue's tables are static and name this module.
-        kernel::error::to_result(unsafe { zr_klp_enable() })?;
-        Ok(ZrKlpCall)
-    }
 }

@@ -13,8 +13,11 @@ use kernel::{
     seq_print, //
 };
 
+#[path = "zr_klp_test.rs"]
+mod klp_test;
+
 module! {
-    type: ZrKlpVar,
+    type: klp_test::KlpTest,
     name: "zr_klp_var",
     authors: ["zpci-rrlock developers"],
     description: "klp-convert test: read static variables of vmlinux",
@@ -24,7 +27,6 @@ module! {
 extern "C" {
     static mut zpci_list: bindings::list_head;
     static mut zpci_list_lock: bindings::spinlock_t;
-    fn zr_klp_enable() -> c_int;
 }
 
 /// Counts the entries of `zpci_list`.
@@ -64,14 +66,4 @@ pub unsafe extern "C" fn zr_klp_var_version_show(
         zpci_functions()
     );
     0
-}
-
-struct ZrKlpVar;
-
-impl kernel::Module for ZrKlpVar {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        // SAFETY: The glue's tables are static and name this module.
-        kernel::error::to_result(unsafe { zr_klp_enable() })?;
-        Ok(ZrKlpVar)
-    }
 }
