@@ -4,4 +4,7 @@
  * Which items are emitted is listed in bindings_extra.items.
  */
 #include <linux/livepatch.h>
+#include <linux/pci.h>
 #include <linux/utsname.h>
+/* The PCI core's private header: pci_rescan_remove_lock, struct pci_sriov, ... */
+#include <../drivers/pci/pci.h>

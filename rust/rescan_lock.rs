@@ -22,6 +22,7 @@
 //! same logic through the livepatch replacements of `pci_lock_rescan_remove()` and
 //! `pci_unlock_rescan_remove()` at the end of this file.
 
+use crate::bindings_extra;
 use core::cell::UnsafeCell;
 use kernel::{
     bindings,
@@ -32,12 +33,6 @@ use kernel::{
     task::Task,
     types::NotThreadSafe, //
 };
-
-extern "C" {
-    /// `pci_rescan_remove_lock` of vmlinux; not exported, reached through a livepatch
-    /// relocation (tools/klp-convert).
-    static mut pci_rescan_remove_lock: bindings::mutex;
-}
 
 /// Flag bits in the low bits of `mutex::owner` (`MUTEX_FLAGS`, kernel/locking/mutex.h).
 const MUTEX_FLAGS: i64 = 0x07;
@@ -74,8 +69,10 @@ pub(crate) static STATS: Stats = Stats {
 pub(crate) struct RescanRemoveLock;
 
 impl RescanRemoveLock {
+    /// `pci_rescan_remove_lock` of vmlinux (declared in the private drivers/pci/pci.h; not
+    /// exported, so reached through a livepatch relocation, tools/klp-convert).
     fn mutex() -> *mut bindings::mutex {
-        &raw mut pci_rescan_remove_lock
+        &raw mut bindings_extra::pci_rescan_remove_lock
     }
 
     /// The task that holds the mutex, or null.
