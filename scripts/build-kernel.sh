@@ -17,6 +17,7 @@ x86_64) karch=x86; cross=; image=arch/x86/boot/bzImage ;;
 *) zr_die "build-kernel: unknown ARCH '$arch' (s390x or x86_64)" ;;
 esac
 [ -f "$frag" ] || zr_die "build-kernel: config fragment not found: $frag"
+frag=$(realpath "$frag") # kconfig reads it from the kernel tree's directory
 ksrc=$(zr_ksrc)
 [ -f "$ksrc/Makefile" ] || zr_die "build-kernel: no kernel source; run scripts/bootstrap.sh"
 
@@ -72,4 +73,12 @@ zr_step "kbuild-modules-install-$name" km INSTALL_MOD_PATH="$out/modroot" INSTAL
 ln -sf "$image" "$out/zr-image"
 touch "$out/.zr-complete"
 zr_info "kernel $name: built $out/$image"
+# Older builds of the same fragment (another source, fragment or toolchain) are only disk space.
+for d in "$ZR_CACHE/kernel/$name"-*; do
+	if ! [[ "${d##*/}" =~ ^$name-[0-9a-f]{16}$ ]] || [ "$d" = "$out" ]; then
+		continue
+	fi
+	zr_info "kernel $name: removing the superseded build $d"
+	rm -rf "$d"
+done
 echo "$out"
