@@ -129,6 +129,7 @@ unsafe fn lock_raw() {
             *d
         };
         STATS.nested.add(1u64, Relaxed);
+        // Only the lock's owner gets here, one task at a time: load-then-store cannot race.
         if depth > STATS.max_depth.load(Relaxed) {
             STATS.max_depth.store(depth, Relaxed);
         }
