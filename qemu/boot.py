@@ -409,7 +409,7 @@ SUITE_END = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (.*))?$")
 def parse_guest_ktap(text, timeouts, results):
     """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'.
     Returns (planned suites or None, suites seen)."""
-    cur, leaves, diag = None, [], []
+    cur, leaves = None, []
     plan, seen = None, 0
     for line in text.splitlines():
         m = re.match(r"^1\.\.(\d+)", line)
@@ -421,7 +421,7 @@ def parse_guest_ktap(text, timeouts, results):
             seen += 1
             if cur:
                 results.add_suite(cur, leaves + [(False, "suite did not finish", "")], False)
-            cur, leaves, diag = m.group(1), [], []
+            cur, leaves = m.group(1), []
             continue
         if cur is None:
             continue

@@ -10,9 +10,9 @@
 # module directory (default: the repository, i.e. zpci_rrlock.ko); the build goes to a separate
 # output directory (MO=), by default build/module/ARCH. After `modules`, every .ko built is
 # converted by tools/klp-convert (livepatch relocations for non-exported symbols; FLAGS are
-# passed to it, e.g. "--unchecked-sym NAME,POS"). --forge ID stamps another kernel identity into
-# zpci_rrlock, --forge-size FUNC a wrong build-time size of a replaced function (both for the
-# refusal tests). Prints the output directory on stdout.
+# passed to it, e.g. "--unchecked-sym NAME,POS"; default: the module directory's klp.flags).
+# --forge ID stamps another kernel identity into zpci_rrlock, --forge-size FUNC a wrong
+# build-time size of a replaced function (both for the refusal tests). Prints the output directory on stdout.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -61,6 +61,10 @@ out=${out:-$ZR_BUILD/module/$tarch}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
+# A module directory may keep its own klp-convert flags in klp.flags (one line).
+if [ -z "$klpflags" ] && [ -f "$src/klp.flags" ]; then
+	klpflags=$(grep -v '^#' "$src/klp.flags")
+fi
 klp=$("$ZR_TOP/scripts/build-tools.sh")/klp-convert || exit 1
 args=(-C "$kdir" M="$src" MO="$out" ARCH="$karch" CROSS_COMPILE="${CROSS_COMPILE:-$cross}"
 	RUSTC="$ZR_RUSTC" BINDGEN="$ZR_BINDGEN" LIBCLANG_PATH="$ZR_LIBCLANG_PATH" CLIPPY_DRIVER="$ZR_CLIPPY_DRIVER"
