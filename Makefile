@@ -10,7 +10,7 @@ ZR_ARCH ?= s390x
 zr-module = scripts/build-module.sh $(if $(KDIR),--kdir $(KDIR)) --arch $(ZR_ARCH)
 zr-pass = $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(V),V=$(V)) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 
-.PHONY: default modules modules_install clean rust-analyzer run test lint
+.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-x86_64 lint bench
 
 default: modules
 
@@ -33,6 +33,14 @@ run:
 # Host-side tests and the guest boot suites; ends with "N passed, N failed, N skipped".
 test:
 	@scripts/test.sh
+
+# One machine's boots only (host tests included), for quick iteration.
+test-s390x test-x86_64:
+	@ZR_MACHINES=$(@:test-%=%) scripts/test.sh
+
+# The rescan/remove lock benchmark (not part of test): build/bench-lock.txt.
+bench:
+	@scripts/bench.sh
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

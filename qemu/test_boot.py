@@ -9,6 +9,7 @@ import unittest
 import boot
 
 S390X = os.path.join(os.path.dirname(__file__), "machines", "s390x.toml")
+X86_64 = os.path.join(os.path.dirname(__file__), "machines", "x86_64.toml")
 
 
 def write(tmp, name, text):
@@ -46,6 +47,20 @@ class MachineTest(unittest.TestCase):
         self.assertEqual(boot.guest_cmdline(m),
                          "zr.functions=zigb:1:igb;znvme:2:nvme;znet:3:virtio-pci")
 
+    def test_x86_64_functions_sit_in_root_port_slots(self):
+        m = boot.load_machine(X86_64)
+        self.assertEqual(boot.guest_cmdline(m), "zr.functions=pigb:1:igb;pnvme:2:nvme;pigb2:3:igb")
+        devs = boot.function_qdevs(m, m["function"][0])
+        self.assertEqual(devs, [{"driver": "igb", "id": "pigb", "bus": "rp1", "netdev": "nd0",
+                                 "romfile": ""}])
+        argv = boot.qemu_argv(m, "k", "i", "", "/r")
+        ports = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
+        # Every function's bus is a root port created before it.
+        for fn in m["function"]:
+            port = next(i for i, d in enumerate(ports) if d.startswith(f"pcie-root-port,id={fn['bus']},"))
+            self.assertLess(port, next(i for i, d in enumerate(ports) if f",id={fn['id']}," in d))
+        self.assertIn("virtio-serial-pci,id=zrvser", argv)
+
     def test_bad_definitions_are_refused(self):
         with tempfile.TemporaryDirectory() as tmp:
             cases = {
@@ -77,6 +92,19 @@ class MachineTest(unittest.TestCase):
                     id = "a"
                     device = "d"
                     driver = "x"
+                    """,
+                "noslot.toml": """
+                    [machine]
+                    arch = "x86_64"
+                    qemu = "q"
+                    args = []
+                    console = "c"
+                    control = "v"
+                    [[function]]
+                    id = "a"
+                    device = "d"
+                    driver = "x"
+                    bus = "rp1"
                     """,
                 "broken.toml": "[machine\n",
             }
@@ -205,6 +233,29 @@ class ConsoleScanTest(unittest.TestCase):
                                        "[ 2.0] Kernel panic - not syncing: Fatal exception\n")
             _, seen = boot.scan_console(path, set())
         self.assertEqual(seen, ["oops", "oops"])
+
+    def test_warnings_in_both_formats_are_reports(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(tmp, "c.log",
+                         "[ 1.0] WARNING: CPU: 1 PID: 42 at drivers/pci/remove.c:128 x+0x1/0x2\n"
+                         "[ 2.0] WARNING: drivers/pci/remove.c:128 at pci_stop_and_remove_bus_device"
+                         "+0x39/0x40, CPU#0: zr_vf_unbind.sh/250\n")
+            _, seen = boot.scan_console(path, set())
+        self.assertEqual(seen, ["warning", "warning"])
+
+
+    def test_known_pciehp_report_is_its_own_kind(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(tmp, "c.log", "[ 1.0] WARNING: possible circular locking dependency detected\n"
+                                       "[ 1.0] 7.3.4 #1 Not tainted\n"
+                                       "[ 1.0] irq/24-pciehp/41 is trying to acquire lock:\n"
+                                       "[ 1.0] ff11 (&ctrl->reset_lock){.+.+}-{4:4}, at: "
+                                       "pciehp_unconfigure_device+0x91/0x100\n")
+            unexpected, seen = boot.scan_console(path, {"lockdep-circular"})
+        # Expecting the generic kind does not accept the refined one, and vice versa.
+        self.assertEqual(seen, ["lockdep-pciehp-reset"])
+        self.assertIn("lockdep-pciehp-reset", unexpected)
+
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 //! ```text
 //! owner: free | pid N (comm)
 //! depth: N        (nesting depth of the owner, when the reader is the owner; else "-")
-//! nested_total: N (nested acquisitions since load)
-//! max_depth: N
+//! nested_total: N (nested acquisitions since load, counted at the outermost release)
+//! max_depth: N    (likewise)
 //! ```
 
 use crate::rescan_lock::{

@@ -37,24 +37,38 @@ use kernel::{
 /// Flag bits in the low bits of `mutex::owner` (`MUTEX_FLAGS`, kernel/locking/mutex.h).
 const MUTEX_FLAGS: i64 = 0x07;
 
-/// The nesting depth of the lock's owner.
+/// The owner's state: its nesting depth, and the statistics it gathers while nested.
+struct OwnerState {
+    /// Nesting depth (0: held once).
+    depth: u32,
+    /// Nested acquisitions and largest depth not yet published to [`STATS`] (published at the
+    /// outermost release, so the nested path costs no atomic operation).
+    nested: u64,
+    max: u32,
+}
+
+/// The lock owner's state.
 ///
 /// # Invariants
 ///
 /// The value is read and written only by the task that owns `pci_rescan_remove_lock` (the task
-/// its `owner` word names), between its outermost acquisition and release; it is zero whenever
-/// the mutex is not held.
-struct Depth(UnsafeCell<u32>);
+/// its `owner` word names), between its outermost acquisition and release; all fields are zero
+/// whenever the mutex is not held.
+struct Depth(UnsafeCell<OwnerState>);
 
 // SAFETY: By the type invariant only the lock's owner accesses the cell, and ownership moves
 // between tasks only through the mutex, which orders the accesses.
 unsafe impl Sync for Depth {}
 
-static DEPTH: Depth = Depth(UnsafeCell::new(0));
+static DEPTH: Depth = Depth(UnsafeCell::new(OwnerState {
+    depth: 0,
+    nested: 0,
+    max: 0,
+}));
 
 /// Counters for the debugfs view.
 pub(crate) struct Stats {
-    /// Nested acquisitions since the module loaded.
+    /// Nested acquisitions since the module loaded, counted when the outermost holder releases.
     pub(crate) nested: Atomic<u64>,
     /// Largest depth seen (0: never nested).
     pub(crate) max_depth: Atomic<u32>,
@@ -77,10 +91,11 @@ impl RescanRemoveLock {
 
     /// The task that holds the mutex, or null.
     pub(crate) fn owner() -> *mut bindings::task_struct {
-        // SAFETY: `owner` is the mutex's `atomic_long_t` word, valid for the kernel's lifetime;
-        // it is read atomically (READ_ONCE), as `__mutex_owner()` does.
-        let word = unsafe { Atomic::<i64>::from_ptr(&raw mut (*Self::mutex()).owner.counter) }
-            .load(Relaxed);
+        // SAFETY: `owner` is the mutex's `atomic_long_t` word, valid for the kernel's lifetime
+        // and always accessed atomically by the kernel. A volatile read of the aligned word is
+        // `READ_ONCE()`, what `atomic_long_read()` and `__mutex_owner()` do, without the
+        // out-of-line helper call of `Atomic::load` (the lock's fast path, see `make bench`).
+        let word = unsafe { core::ptr::read_volatile(&raw const (*Self::mutex()).owner.counter) };
         (word & !MUTEX_FLAGS) as *mut bindings::task_struct
     }
 
@@ -97,14 +112,13 @@ impl RescanRemoveLock {
         if Self::held_by_current() {
             // SAFETY: The current task owns the mutex, so by the invariant of `Depth` it alone
             // accesses the counter.
-            Some(unsafe { *DEPTH.0.get() })
+            Some(unsafe { (*DEPTH.0.get()).depth })
         } else {
             None
         }
     }
 
     /// Takes the lock, or nests one level deeper if the current task holds it already.
-    #[expect(dead_code, reason = "taken by the Rust SR-IOV and remove replacements")]
     pub(crate) fn lock() -> RescanRemoveGuard {
         // SAFETY: The guard releases exactly this acquisition, on this task (it is `!Send`).
         unsafe { lock_raw() };
@@ -120,18 +134,16 @@ impl RescanRemoveLock {
 ///
 /// Process context; every call is paired with one [`unlock_raw`] on the same task.
 unsafe fn lock_raw() {
-    if RescanRemoveLock::held_by_current() {
+    // Fast path: a free mutex cannot be ours (no `current` lookup needed); if another task takes
+    // it meanwhile, `mutex_lock()` waits as it would anyway.
+    if !RescanRemoveLock::owner().is_null() && RescanRemoveLock::held_by_current() {
         // SAFETY: The current task owns the mutex: by the invariant of `Depth` it alone accesses
-        // the counter.
-        let depth = unsafe {
-            let d = DEPTH.0.get();
-            *d = (*d).saturating_add(1);
-            *d
-        };
-        STATS.nested.add(1u64, Relaxed);
-        // Only the lock's owner gets here, one task at a time: load-then-store cannot race.
-        if depth > STATS.max_depth.load(Relaxed) {
-            STATS.max_depth.store(depth, Relaxed);
+        // the state.
+        unsafe {
+            let st = &mut *DEPTH.0.get();
+            st.depth = st.depth.saturating_add(1);
+            st.nested += 1;
+            st.max = st.max.max(st.depth);
         }
         return;
     }
@@ -151,20 +163,24 @@ unsafe fn unlock_raw() {
         // Unbalanced: whoever holds it is not us. Leave the mutex alone rather than corrupt it.
         return;
     }
-    // SAFETY: The current task owns the mutex: it alone accesses the counter.
-    let nested = unsafe {
-        let d = DEPTH.0.get();
-        if *d > 0 {
-            *d -= 1;
-            true
-        } else {
-            false
-        }
-    };
-    if !nested {
-        // SAFETY: The current task holds the mutex at depth zero: this is the outermost release.
-        unsafe { bindings::mutex_unlock(RescanRemoveLock::mutex()) };
+    // SAFETY: The current task owns the mutex: it alone accesses the state, and the reference
+    // ends before the mutex is released.
+    let st = unsafe { &mut *DEPTH.0.get() };
+    if st.depth > 0 {
+        st.depth -= 1;
+        return;
     }
+    if st.nested > 0 {
+        STATS.nested.add(st.nested, Relaxed);
+        // Only the lock's owner gets here, one task at a time: load-then-store cannot race.
+        if st.max > STATS.max_depth.load(Relaxed) {
+            STATS.max_depth.store(st.max, Relaxed);
+        }
+        st.nested = 0;
+        st.max = 0;
+    }
+    // SAFETY: The current task holds the mutex at depth zero: this is the outermost release.
+    unsafe { bindings::mutex_unlock(RescanRemoveLock::mutex()) };
 }
 
 /// Proof of holding the rescan/remove lock; releasing it on drop.

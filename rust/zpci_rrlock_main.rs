@@ -15,6 +15,7 @@ mod identity;
 mod livepatch;
 mod remove;
 mod rescan_lock;
+mod sriov;
 
 module! {
     type: ZpciRrLock,

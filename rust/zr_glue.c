@@ -36,6 +36,9 @@ struct klp_func zr_vmlinux_funcs[] = {
 	ZR_FUNC(pci_lock_rescan_remove, zr_pci_lock_rescan_remove),
 	ZR_FUNC(pci_unlock_rescan_remove, zr_pci_unlock_rescan_remove),
 	ZR_FUNC(remove_store, zr_remove_store),
+	ZR_FUNC(sriov_enable, zr_sriov_enable),
+	ZR_FUNC(sriov_disable, zr_sriov_disable),
+	ZR_FUNC(sriov_numvfs_store, zr_sriov_numvfs_store),
 	{ }
 };
 
@@ -43,6 +46,9 @@ const unsigned long zr_vmlinux_sizes[] = {
 	ZR_SIZE(pci_lock_rescan_remove),
 	ZR_SIZE(pci_unlock_rescan_remove),
 	ZR_SIZE(remove_store),
+	ZR_SIZE(sriov_enable),
+	ZR_SIZE(sriov_disable),
+	ZR_SIZE(sriov_numvfs_store),
 };
 
 const unsigned int zr_vmlinux_nfuncs = ARRAY_SIZE(zr_vmlinux_sizes);

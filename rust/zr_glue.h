@@ -11,6 +11,7 @@
 
 struct device;
 struct device_attribute;
+struct pci_dev;
 struct klp_func;
 struct klp_object;
 
@@ -29,5 +30,9 @@ void zr_pci_unlock_rescan_remove(void);
 void zr_pre_unpatch(struct klp_object *obj);
 ssize_t zr_remove_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			size_t count);
+int zr_sriov_enable(struct pci_dev *dev, int nr_virtfn);
+void zr_sriov_disable(struct pci_dev *dev);
+ssize_t zr_sriov_numvfs_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			      size_t count);
 
 #endif /* ZR_GLUE_H */

@@ -5,7 +5,7 @@
 #   - Debian packages (cross compiler, rustc-web 1.96, clang/libclang 19, kernel build deps),
 #   - QEMU 10.0 (s390x and x86_64) from the bookworm-backports suite,
 #   - bindgen-cli from crates.io into the cache,
-#   - the linux-source-7.3 .deb (trixie-backports) and the s390x busybox-static .deb,
+#   - the linux-source-7.3 .deb (trixie-backports) and the s390x and amd64 busybox-static .debs,
 #     downloaded and unpacked into the cache (never installed),
 #   - a Python venv with the qemu.qmp client.
 # Extra suites reuse the URIs of the system's existing Debian entry; no host name is written here.
@@ -94,7 +94,7 @@ papt_setup() {
 	want=$(for u in $uris; do
 		# linux-source is arch:all, so the amd64 index of trixie-backports is enough.
 		printf 'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie-backports main\n' "$u"
-		printf 'deb [arch=s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$u"
+		printf 'deb [arch=amd64,s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$u"
 	done)
 	if [ "$want" != "$(cat "$PAPT/sources.list" 2>/dev/null)" ] || [ ! -f "$PAPT/updated" ]; then
 		rm -f "$PAPT/updated"
@@ -132,22 +132,30 @@ fetch_kernel_source() {
 	zr_info "kernel source: $tree ($(cat "$dir/$ZR_KSRC_PKG.version"))"
 }
 
+# fetch_busybox ARCH: the static busybox of the guest's architecture (s390x, x86_64), from
+# Debian's busybox-static .deb, unpacked into the cache (never installed).
 fetch_busybox() {
-	local dir=$ZR_CACHE/busybox-s390x deb
+	local arch=$1 darch magic dir=$ZR_CACHE/busybox-$1 deb
+	case "$arch" in
+	s390x) darch=s390x magic='IBM S/390' ;;
+	x86_64) darch=amd64 magic='x86-64' ;;
+	*) zr_die "bootstrap: no busybox for $arch" ;;
+	esac
 	if [ -x "$dir/bin/busybox" ]; then
-		zr_info "busybox (s390x): $dir/bin/busybox"
+		zr_info "busybox ($arch): $dir/bin/busybox"
 		return 0
 	fi
 	papt_setup
+	rm -rf "$dir.dl"
 	mkdir -p "$dir.dl"
-	(cd "$dir.dl" && zr_step download-busybox papt download busybox-static:s390x) || exit 1
-	deb=$(find "$dir.dl" -maxdepth 1 -name 'busybox-static_*_s390x.deb' | head -n1)
+	(cd "$dir.dl" && zr_step "download-busybox-$arch" papt download "busybox-static:$darch") || exit 1
+	deb=$(find "$dir.dl" -maxdepth 1 -name "busybox-static_*_$darch.deb" | head -n1)
 	rm -rf "$dir.x"
 	dpkg-deb -x "$deb" "$dir.x" || zr_die "bootstrap: cannot unpack $deb"
 	mkdir -p "$dir/bin"
 	cp "$dir.x/bin/busybox" "$dir/bin/busybox"
 	rm -rf "$dir.x" "$dir.dl"
-	file "$dir/bin/busybox" 2>/dev/null | grep -q 'IBM S/390' || zr_info "busybox: $(file "$dir/bin/busybox" 2>/dev/null)"
+	file "$dir/bin/busybox" 2>/dev/null | grep -q "$magic" || zr_info "busybox: $(file "$dir/bin/busybox" 2>/dev/null)"
 }
 
 install_bindgen() {
@@ -186,6 +194,8 @@ check_versions() {
 	command -v s390x-linux-gnu-gcc >/dev/null || zr_die "s390x-linux-gnu-gcc missing: install gcc-s390x-linux-gnu"
 	v=$(qemu-system-s390x --version | awk 'NR==1{print $4}')
 	zr_version_ge "$v" 10.0 || zr_die "qemu-system-s390x $v is too old: need >= 10.0 (bookworm-backports)"
+	v=$(qemu-system-x86_64 --version | awk 'NR==1{print $4}')
+	zr_version_ge "$v" 10.0 || zr_die "qemu-system-x86_64 $v is too old: need >= 10.0 (bookworm-backports)"
 	zr_info "toolchain: rustc $("$ZR_RUSTC" --version | awk '{print $2}'), bindgen $("$ZR_BINDGEN" --version | awk '{print $2}'), qemu $v, $(s390x-linux-gnu-gcc --version | head -n1)"
 }
 
@@ -195,7 +205,8 @@ main() {
 	install_bindgen
 	install_venv
 	fetch_kernel_source
-	fetch_busybox
+	fetch_busybox s390x
+	fetch_busybox x86_64
 	check_versions
 }
 main "$@"

@@ -23,28 +23,33 @@ for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
 		fail "cargo clippy: $(dirname "$manifest")"
 done
 
-zr_info "lint: CLIPPY=1 module build"
-kdir=$("$ZR_TOP/scripts/build-kernel.sh" s390x) || zr_die "lint: no kernel build"
-out=$ZR_BUILD/module/s390x-clippy
-rm -rf "$out" "$out-tests"
-log=$ZR_LOGS/lint-clippy.log
-"$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$out" modules CLIPPY=1 >/dev/null 2>"$log" ||
-	fail "CLIPPY=1 build failed (log: $log)"
-# The kernel's own s390 Rust flags (-Ctarget-feature=+backchain) draw one rustc warning on every
-# crate, the kernel's included; it is not ours to fix, every other warning is.
-"$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$out-tests" --src "$ZR_TOP/scripts/selftests/modules" \
-	modules CLIPPY=1 >/dev/null 2>>"$log" ||
-	fail "CLIPPY=1 build of the test modules failed (log: $log)"
-if grep -E '^(warning|error)' "$log" | grep -vE 'unstable feature specified for .-Ctarget-feature.: .backchain.|^warning: [0-9]+ warnings? emitted'; then
-	fail "CLIPPY=1 build has warnings (log: $log)"
-fi
+# CLIPPY=1 builds of the module and the test modules for every architecture; objtool's
+# warnings (x86_64) count too.
+for arch in s390x x86_64; do
+	zr_info "lint: CLIPPY=1 module build ($arch)"
+	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch") || zr_die "lint: no $arch kernel build"
+	out=$ZR_BUILD/module/$arch-clippy
+	rm -rf "$out" "$out-tests"
+	log=$ZR_LOGS/lint-clippy-$arch.log
+	"$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$out" modules CLIPPY=1 >/dev/null 2>"$log" ||
+		fail "CLIPPY=1 build failed (log: $log)"
+	"$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$out-tests" --src "$ZR_TOP/scripts/selftests/modules" \
+		modules CLIPPY=1 >/dev/null 2>>"$log" ||
+		fail "CLIPPY=1 build of the test modules failed (log: $log)"
+	# The kernel's own s390 Rust flags (-Ctarget-feature=+backchain) draw one rustc warning on
+	# every crate, the kernel's included; it is not ours to fix, every other warning is.
+	if grep -E '^(warning|error)|warning: objtool' "$log" |
+		grep -vE 'unstable feature specified for .-Ctarget-feature.: .backchain.|^warning: [0-9]+ warnings? emitted'; then
+		fail "CLIPPY=1 build has warnings (log: $log)"
+	fi
+done
 
 zr_info "lint: shellcheck"
 mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; } | sort -u)
 (cd "$ZR_TOP" && shellcheck -x "${shells[@]}") || fail "shellcheck"
 
 zr_info "lint: checkpatch"
-for c in "$ZR_TOP"/rust/*.c "$ZR_TOP"/rust/*.h; do
+for c in "$ZR_TOP"/rust/*.[ch] "$ZR_TOP"/scripts/selftests/modules/*.[ch]; do
 	[ -f "$c" ] || continue
 	"$ksrc/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$c" || fail "checkpatch: $c"
 done

@@ -10,8 +10,11 @@
 #
 # The boots are listed in scripts/selftests/boots.list. Environment: ZR_LINT=1 also runs
 # scripts/lint.sh as one result; ZR_TESTS="zr_module zr_hotplug" runs only those in-guest tests
-# in one boot; ZR_BOOTS="pipeline harness" runs only those boots; ZR_APPEND="..." adds guest
-# kernel command-line words (e.g. zr.expect_count=4).
+# in one boot (of the machine ZR_MACHINES names, default s390x); ZR_BOOTS="pipeline harness" runs
+# only those boots; ZR_MACHINES="x86_64" only the boots of those machines
+# (qemu/machines/NAME.toml); ZR_APPEND="..." adds guest kernel command-line words (e.g.
+# zr.expect_count=4); ZR_BOOTS_LIST=FILE reads the boots from FILE instead (scripts/bench.sh);
+# ZR_JOBS=N runs N boots at a time (default 2).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +31,7 @@ record() {
 	for x in "$@"; do echo "FAILED $name: $x" >>"$results.failures"; done
 }
 rm -f "$results.failures"
+ran=()
 
 # A set-up step that fails is one failed result named after the step; the run stops there.
 setup_failed() {
@@ -37,6 +41,11 @@ setup_failed() {
 
 finish() {
 	local p=0 f=0 s=0 name rp rf rs
+	if [ "${#ran[@]}" -gt 0 ]; then
+		python3 "$ZR_TOP/scripts/scenarios.py" "$ZR_TOP/scripts/selftests/scenarios.list" \
+			"$ZR_BUILD/runs" "$ZR_BUILD/scenarios.md" "${ran[@]}" &&
+			echo "# Scenario table: $ZR_BUILD/scenarios.md"
+	fi
 	echo "# Summary"
 	while read -r name rp rf rs; do
 		echo "#   $name: $rp passed, $rf failed, $rs skipped"
@@ -48,13 +57,17 @@ finish() {
 	exit
 }
 
-boots=$ZR_TOP/scripts/selftests/boots.list
+boots=${ZR_BOOTS_LIST:-$ZR_TOP/scripts/selftests/boots.list}
+[ -f "$boots" ] || { echo "test.sh: no boots list $boots" >&2; exit 2; }
 plan=$(awk '!/^#/ && NF' "$boots")
 if [ -n "${ZR_TESTS:-}" ]; then
-	plan="custom s390x $(echo "$ZR_TESTS" | tr ' ' ',') -"
+	plan="custom ${ZR_MACHINES:-s390x} $(echo "$ZR_TESTS" | tr ' ' ',') -"
 elif [ -n "${ZR_BOOTS:-}" ]; then
 	plan=$(echo "$plan" | awk -v want=" $ZR_BOOTS " 'index(want, " " $1 " ")')
 	[ -n "$plan" ] || { echo "test.sh: no boot named in ZR_BOOTS='$ZR_BOOTS' (see $boots)" >&2; exit 2; }
+elif [ -n "${ZR_MACHINES:-}" ]; then
+	plan=$(echo "$plan" | awk -v want=" $ZR_MACHINES " 'index(want, " " $2 " ")')
+	[ -n "$plan" ] || { echo "test.sh: no boot on a machine in ZR_MACHINES='$ZR_MACHINES' (see $boots)" >&2; exit 2; }
 fi
 
 "$ZR_TOP/scripts/bootstrap.sh" || setup_failed "bootstrap"
@@ -81,7 +94,8 @@ prepare() {
 	fi
 	[ -f "$machine" ] || setup_failed "no machine definition $machine"
 	arch=$(python3 "$ZR_TOP/qemu/machine.py" "$machine" arch) || setup_failed "machine $1"
-	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$(python3 "$ZR_TOP/qemu/machine.py" "$machine" kernel)") ||
+	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" \
+		"$ZR_TOP/scripts/config/$(python3 "$ZR_TOP/qemu/machine.py" "$machine" kernel).config") ||
 		setup_failed "kernel build ($1)"
 	zr_step "module-$arch" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" modules ||
 		setup_failed "module build ($arch)"
@@ -101,11 +115,11 @@ prepare() {
 	prepared[$1]=$kdir
 }
 
-# boot NAME MACHINE TESTS EXPECTED APPEND: one guest boot, its results recorded.
-boot() {
-	local name=$1 machine=$2 tests=$3 expect=$4 append=$5 rundir=$ZR_BUILD/runs/$1 rc k p f s
-	local -a xargs=() fails=()
-	prepare "$machine"
+# run_boot NAME MACHINE TESTS EXPECTED APPEND: one guest boot (the machine prepared already);
+# its KTAP goes to build/runs/NAME.ktap, its exit status to build/runs/NAME.rc.
+run_boot() {
+	local name=$1 machine=$2 tests=$3 expect=$4 append=$5 rundir=$ZR_BUILD/runs/$1 k
+	local -a xargs=()
 	if [ "$expect" != "-" ]; then
 		for k in ${expect//,/ }; do
 			case "$k" in
@@ -116,11 +130,20 @@ boot() {
 			esac
 		done
 	fi
+	rm -rf "$rundir" "$rundir.rc"
 	mkdir -p "$rundir"
 	"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
-		--kernel "$kdir/zr-image" --initrd "$initrd" --rundir "$rundir" --name "$name" \
+		--kernel "${kdirs[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
+		--rundir "$rundir" --name "$name" \
 		--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
-	rc=$?
+	echo "$?" >"$rundir.rc"
+}
+
+# collect NAME: record the results of a finished boot.
+collect() {
+	local name=$1 rundir=$ZR_BUILD/runs/$1 rc p f s
+	local -a fails=()
+	rc=$(cat "$rundir.rc" 2>/dev/null || echo 2)
 	cat "$rundir.ktap" >>"$ZR_BUILD/results.ktap"
 	if [ "$rc" -eq 2 ] || [ ! -f "$rundir/summary.json" ]; then
 		record "$name" 0 1 0 "boot runner failed (exit $rc, see $rundir)"
@@ -134,8 +157,27 @@ print("fails=(%s)" % " ".join(shlex.quote(x) for x in s["failures"]))' "$rundir/
 	record "$name" "$p" "$f" "$s" "${fails[@]}"
 }
 
-: >"$ZR_BUILD/results.ktap"
-while read -r name machine tests expect append; do
-	boot "$name" "$machine" "$tests" "${expect:--}" "${append:-}"
+# Prepare every machine first, then run the boots, ZR_JOBS (default 2) at a time: most of a
+# boot's time is waiting (deadlines, sleeps, the hung-task detector), so two TCG guests share the
+# two cores well. Results are recorded in the order of the list.
+declare -A kdirs
+while read -r name machine _; do
+	prepare "$machine"
+	kdirs[$machine]=$kdir
 done <<<"$plan"
+maxjobs=${ZR_JOBS:-2}
+[[ "$maxjobs" =~ ^[1-9][0-9]*$ ]] || { echo "test.sh: ZR_JOBS must be a positive number" >&2; exit 2; }
+: >"$ZR_BUILD/results.ktap"
+mkdir -p "$ZR_BUILD/runs"
+while read -r name machine tests expect append; do
+	while [ "$(jobs -rp | wc -l)" -ge "$maxjobs" ]; do
+		wait -n
+	done
+	ran+=("$name")
+	run_boot "$name" "$machine" "$tests" "${expect:--}" "${append:-}" &
+done <<<"$plan"
+wait
+for name in "${ran[@]}"; do
+	collect "$name"
+done
 finish

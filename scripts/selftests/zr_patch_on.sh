@@ -15,10 +15,11 @@ zr_check "zpci_rrlock livepatch loads and completes its transition" zr_lp_load "
 patched() {
 	_o=/sys/kernel/livepatch/$ZR_MOD/vmlinux
 	[ "$(cat "$_o/patched" 2>/dev/null)" = 1 ] || return 1
-	for _f in pci_lock_rescan_remove pci_unlock_rescan_remove remove_store; do
+	for _f in pci_lock_rescan_remove pci_unlock_rescan_remove remove_store sriov_enable \
+		sriov_disable sriov_numvfs_store; do
 		[ -d "$_o/$_f,1" ] || { echo "# $_f is not among the patched functions"; return 1; }
 	done
 }
-zr_check "vmlinux patched: pci_(un)lock_rescan_remove, remove_store" patched
+zr_check "vmlinux patched: pci_(un)lock_rescan_remove, remove_store, sriov_*" patched
 zr_check "no kernel report while enabling" zr_no_reports
 ktap_finished

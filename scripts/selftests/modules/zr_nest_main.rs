@@ -28,6 +28,7 @@ module! {
     },
 }
 
+#[cfg(CONFIG_LOCKDEP)]
 extern "C" {
     /// `pci_rescan_remove_lock` of vmlinux, through a livepatch relocation (klp-convert).
     static mut pci_rescan_remove_lock: bindings::mutex;
@@ -35,9 +36,16 @@ extern "C" {
 
 /// Whether lockdep records the lock as held by the current task (1), not (0), or cannot tell
 /// (lockdep off: -1).
+#[cfg(CONFIG_LOCKDEP)]
 fn held() -> c_int {
     // SAFETY: `dep_map` of a valid static mutex; lock_is_held_type() only reads.
     unsafe { bindings::lock_is_held_type(&raw const pci_rescan_remove_lock.dep_map, -1) }
+}
+
+/// Without lockdep nothing records who holds the lock.
+#[cfg(not(CONFIG_LOCKDEP))]
+fn held() -> c_int {
+    -1
 }
 
 struct ZrNest;

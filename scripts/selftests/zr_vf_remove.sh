@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Sysfs `remove` of a PF with VFs enabled (the reference's S3 path without hot-plug hardware).
+# The remover holds the rescan/remove lock and the PF's .remove disables SR-IOV; with the
+# livepatch `remove` releases the driver before taking the lock, so sriov_del_vfs() takes it
+# once, not nested. A non-reentrant lock in sriov_del_vfs() would self-deadlock on the stock
+# order. Both kernels must be clean. (PCIe hot-unplug of the PF: zr_vf_hotplug.)
+. "$(dirname "$0")/functions.sh"
+
+[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+trap 'zr_restore_fn pigb' EXIT
+
+sysfs_remove() {
+	_d=$(zr_fn_dev pigb) || return 1
+	zr_log "% echo 1 > ${_d##*/}/remove"
+	echo 1 >"$_d/remove" && zr_wait_absent pigb
+}
+back() { zr_restore_fn pigb && [ "$(zr_vf_count pigb)" = 0 ]; }
+
+ktap_print_header
+ktap_set_plan 4
+zr_canary
+zr_check "igb: 2 VFs enabled" zr_sriov pigb 2
+zr_check "sysfs remove of the PF with its VFs" sysfs_remove
+zr_check "rescan brings the PF back, bound, without VFs" back
+zr_check "no kernel report (no self-deadlock, no lockdep report)" zr_no_reports
+ktap_finished

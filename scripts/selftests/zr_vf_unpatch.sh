@@ -1,0 +1,40 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The unpatch rule (Documentation/rescan-lock.rst): the livepatch is disabled while a PCIe
+# hot-unplug of a PF with VFs is under way, where the hot-plug thread holds the rescan/remove
+# lock and sriov_disable() takes it nested. A task switches to the stock functions only with no
+# replaced function on its stack, so the nested holder finishes on the patched ones and releases
+# the lock exactly once. ROUNDS (default 3) rounds; afterwards the lock still works (a bus rescan
+# completes) and no report (unbalanced unlock, WARN) appeared.
+. "$(dirname "$0")/functions.sh"
+
+[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_have_host || zr_skip_all "no host control channel"
+rounds=${1:-3}
+ko=$ZR_MODDIR/$ZR_MOD.ko
+trap 'zr_restore_fn pigb' EXIT
+
+# round N: enable the patch, enable VFs, unplug the PF without waiting and disable the patch
+# at once; both must finish.
+round() {
+	zr_patched || zr_lp_load "$ko" || { echo "# round $1: enable failed"; return 1; }
+	zr_sriov pigb 2 || { echo "# round $1: VFs not enabled"; return 1; }
+	zr_host unplug-nowait pigb || { echo "# round $1: unplug request failed"; return 1; }
+	zr_lp_unload "$ZR_MOD" || { echo "# round $1: disable/unload failed"; return 1; }
+	zr_host wait-deleted pigb || { echo "# round $1: PF not deleted"; return 1; }
+	zr_wait_absent pigb || { echo "# round $1: PF still present"; return 1; }
+	zr_restore_fn pigb || { echo "# round $1: PF did not come back"; return 1; }
+}
+
+ktap_print_header
+ktap_set_plan $((rounds + 2))
+zr_canary
+i=1
+while [ "$i" -le "$rounds" ]; do
+	zr_check "round $i: patch disabled during hot-unplug of a PF with VFs" round "$i"
+	i=$((i + 1))
+done
+zr_check "the rescan/remove lock is free (a bus rescan completes)" timeout 30 sh -c 'echo 1 > /sys/bus/pci/rescan'
+zr_check "no kernel report (no unbalanced unlock)" zr_no_reports
+ktap_finished
