@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# A VF bound to vfio-pci while the PF disables SR-IOV: the VF's removal goes through
+# vfio-pci's .remove under the lock the VF removal runs under (none on stock, the rescan/remove
+# lock with the livepatch). vfio runs in no-IOMMU mode (the machine has no IOMMU). Both kernels
+# must be clean, the VF gone, the PF still bound.
+. "$(dirname "$0")/functions.sh"
+
+[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+trap 'zr_sriov pigb 0' EXIT
+modprobe vfio enable_unsafe_noiommu_mode=1 2>/dev/null
+modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
+
+# to_vfio: rebind the first VF of pigb from igbvf to vfio-pci.
+to_vfio() {
+	_v=$(readlink -f "$(zr_fn_dev pigb)/virtfn0") || return 1
+	_b=${_v##*/}
+	echo vfio-pci >"$_v/driver_override" || return 1
+	[ -e "$_v/driver" ] && echo "$_b" >"$_v/driver/unbind"
+	echo "$_b" >/sys/bus/pci/drivers/vfio-pci/bind || return 1
+	[ "$(basename "$(readlink "$_v/driver")")" = vfio-pci ]
+}
+gone() { [ "$(zr_vf_count pigb)" = 0 ] && [ ! -e "/sys/bus/pci/devices/$_b" ] && zr_fn_bound pigb; }
+
+ktap_print_header
+ktap_set_plan 5
+zr_canary
+zr_check "igb: 2 VFs enabled" zr_sriov pigb 2
+zr_check "VF 0 bound to vfio-pci" to_vfio
+zr_check "PF disables SR-IOV (sriov_numvfs=0)" zr_sriov pigb 0
+zr_check "the vfio-pci VF is gone, the PF still bound" gone
+zr_check "no kernel report" zr_no_reports
+ktap_finished
