@@ -55,6 +55,16 @@ zr_check() {
 	if "$@"; then ktap_test_pass "$_desc"; else ktap_test_fail "$_desc"; fi
 }
 
+# zr_rounds N DESC CMD...: N KTAP results "round I: DESC", each passing when "CMD... I" succeeds.
+zr_rounds() {
+	_zr_rn=$1 _zr_rd=$2 _zr_ri=1
+	shift 2
+	while [ "$_zr_ri" -le "$_zr_rn" ]; do
+		zr_check "round $_zr_ri: $_zr_rd" "$@" "$_zr_ri"
+		_zr_ri=$((_zr_ri + 1))
+	done
+}
+
 # ---- kernel log ---------------------------------------------------------------------------
 
 # zr_canary: mark the start of a test in the kernel log; zr_dmesg_since prints what came after.
@@ -265,6 +275,12 @@ zr_vfs_bound() {
 		[ -e "$_v/driver" ] || return 1
 		[ "$(basename "$(readlink "$_v/driver")")" = "$2" ] || return 1
 	done
+}
+
+# zr_need_vfs: skip the whole test where the machine has no VFs.
+zr_need_vfs() {
+	[ "$ZR_ARCH" != s390x ] ||
+		zr_skip_all "QEMU's s390x machine creates no VFs (256-byte config space, no VF zPCI functions)"
 }
 
 # zr_patched: the zpci_rrlock livepatch is enabled (the scenario tests expect the fixed

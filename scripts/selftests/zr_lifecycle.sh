@@ -27,11 +27,7 @@ cycle() {
 ktap_print_header
 ktap_set_plan $((cycles + 2))
 zr_canary
-i=1
-while [ "$i" -le "$cycles" ]; do
-	zr_check "round $i: load, enable, nest 3 deep, disable, unload" cycle "$i"
-	i=$((i + 1))
-done
+zr_rounds "$cycles" "load, enable, nest 3 deep, disable, unload" cycle
 stock() { [ ! -d "/sys/kernel/livepatch/$ZR_MOD" ] && [ ! -e "/sys/kernel/debug/$ZR_MOD" ]; }
 zr_check "stock functions back: no livepatch, no debugfs view" stock
 zr_check "no kernel report during the cycles" zr_no_reports

@@ -5,7 +5,7 @@
 # scenarios can run; on a machine without them every VF test is a SKIP.
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs (256-byte config space, no VF zPCI functions)"
+zr_need_vfs
 
 # offers ID MIN: function ID is bound and offers at least MIN VFs.
 offers() {

@@ -12,7 +12,7 @@
 # lockdep is off for the rest of such a boot.
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_need_vfs
 zr_have_host || zr_skip_all "no host control channel"
 trap 'zr_restore_fn pigb' EXIT
 

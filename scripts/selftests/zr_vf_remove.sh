@@ -8,7 +8,7 @@
 # order. Both kernels must be clean. (PCIe hot-unplug of the PF: zr_vf_hotplug.)
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_need_vfs
 trap 'zr_restore_fn pigb' EXIT
 
 sysfs_remove() {

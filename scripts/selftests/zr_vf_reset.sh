@@ -12,7 +12,7 @@
 # the rescan/remove lock; see Documentation/rescan-lock.rst).
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_need_vfs
 rounds=${1:-6}
 pf=$(zr_fn_dev pigb) || zr_die "pigb not present"
 [ -e "$pf/reset" ] || zr_skip_all "the igb PF offers no reset method"

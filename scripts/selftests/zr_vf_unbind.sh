@@ -9,7 +9,7 @@
 # sriov_del_vfs() takes the lock: clean. Also rmmod of the PF driver, the same path.
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_need_vfs
 trap 'zr_mod_loaded igb || modprobe igb; zr_restore_fn pigb' EXIT
 
 unbind() {

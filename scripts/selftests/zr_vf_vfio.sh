@@ -7,7 +7,7 @@
 # must be clean, the VF gone, the PF still bound.
 . "$(dirname "$0")/functions.sh"
 
-[ "$ZR_ARCH" = s390x ] && zr_skip_all "QEMU's s390x machine creates no VFs"
+zr_need_vfs
 trap 'zr_sriov pigb 0' EXIT
 modprobe vfio enable_unsafe_noiommu_mode=1 2>/dev/null
 modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
