@@ -38,6 +38,8 @@ def boot_results(runs, boot):
 
 
 def cell(runs, spec, cache, ran):
+    if spec == "-":
+        return "n/a"
     boot, _, test = spec.partition(":")
     if ran and boot not in ran:
         return "not run"
