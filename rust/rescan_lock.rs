@@ -135,8 +135,10 @@ impl RescanRemoveLock {
 /// Process context; every call is paired with one [`unlock_raw`] on the same task.
 unsafe fn lock_raw() {
     // Fast path: a free mutex cannot be ours (no `current` lookup needed); if another task takes
-    // it meanwhile, `mutex_lock()` waits as it would anyway.
-    if !RescanRemoveLock::owner().is_null() && RescanRemoveLock::held_by_current() {
+    // it meanwhile, `mutex_lock()` waits as it would anyway. The owner word is read once; as in
+    // `held_by_current()`, a stale value can equal `current` only if this task holds the mutex.
+    let owner = RescanRemoveLock::owner();
+    if !owner.is_null() && owner == Task::current_raw() {
         // SAFETY: The current task owns the mutex: by the invariant of `Depth` it alone accesses
         // the state.
         unsafe {

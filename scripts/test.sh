@@ -133,7 +133,7 @@ run_boot() {
 	rm -rf "$rundir" "$rundir.rc"
 	mkdir -p "$rundir"
 	"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
-		--kernel "${kdirs[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
+		--kernel "${prepared[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
 		--rundir "$rundir" --name "$name" \
 		--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
 	echo "$?" >"$rundir.rc"
@@ -160,10 +160,8 @@ print("fails=(%s)" % " ".join(shlex.quote(x) for x in s["failures"]))' "$rundir/
 # Prepare every machine first, then run the boots, ZR_JOBS (default 2) at a time: most of a
 # boot's time is waiting (deadlines, sleeps, the hung-task detector), so two TCG guests share the
 # two cores well. Results are recorded in the order of the list.
-declare -A kdirs
 while read -r name machine _; do
 	prepare "$machine"
-	kdirs[$machine]=$kdir
 done <<<"$plan"
 maxjobs=${ZR_JOBS:-2}
 [[ "$maxjobs" =~ ^[1-9][0-9]*$ ]] || { echo "test.sh: ZR_JOBS must be a positive number" >&2; exit 2; }
