@@ -51,12 +51,30 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     // taken here is dropped at the end, outside every lock.
     unsafe {
         bindings::pci_dev_get(pdev);
-        bindings::mutex_lock(&raw mut (*dev).mutex);
-        bindings::kill_device(dev);
-        bindings::mutex_unlock(&raw mut (*dev).mutex);
-        bindings::device_release_driver(dev);
+        kill_and_release_driver(pdev);
         bindings::pci_stop_and_remove_bus_device_locked(pdev);
         bindings::pci_dev_put(pdev);
     }
     count as isize
+}
+
+/// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its
+/// driver: the first half of a removal, done before the rescan/remove lock so that the removal
+/// proper never waits for the device lock while holding it. Used by the `remove` store and the
+/// s390 removers (`crate::zpci`).
+///
+/// # Safety
+///
+/// `pdev` is live and held by the caller; process context. (Called under the rescan/remove lock
+/// it would still be correct, only without the ordering it exists for.)
+pub(crate) unsafe fn kill_and_release_driver(pdev: *mut bindings::pci_dev) {
+    // SAFETY: `pdev` is live (safety requirements); `kill_device()` requires the device lock,
+    // which is `dev->mutex`.
+    unsafe {
+        let dev = &raw mut (*pdev).dev;
+        bindings::mutex_lock(&raw mut (*dev).mutex);
+        bindings::kill_device(dev);
+        bindings::mutex_unlock(&raw mut (*dev).mutex);
+        bindings::device_release_driver(dev);
+    }
 }

@@ -16,6 +16,8 @@ mod livepatch;
 mod remove;
 mod rescan_lock;
 mod sriov;
+#[cfg(CONFIG_S390)]
+mod zpci;
 
 module! {
     type: ZpciRrLock,

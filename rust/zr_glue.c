@@ -28,7 +28,10 @@ const char *const zr_built_release = UTS_RELEASE;
 const char *const zr_built_version = UTS_VERSION;
 const char *const zr_built_build_id = ZR_BUILD_ID;
 
-/* One replaced vmlinux function: ZR_FUNC(old, new). Kbuild reads these lines. */
+/*
+ * One replaced vmlinux function: ZR_FUNC(old, new). Kbuild reads these lines
+ * (scripts/gen-expected.py); it evaluates #ifdef CONFIG_X / #endif around them.
+ */
 #define ZR_FUNC(old, new) { .old_name = #old, .new_func = new }
 #define ZR_SIZE(old) ZR_OLD_SIZE_##old
 
@@ -39,6 +42,14 @@ struct klp_func zr_vmlinux_funcs[] = {
 	ZR_FUNC(sriov_enable, zr_sriov_enable),
 	ZR_FUNC(sriov_disable, zr_sriov_disable),
 	ZR_FUNC(sriov_numvfs_store, zr_sriov_numvfs_store),
+#ifdef CONFIG_S390
+	ZR_FUNC(zpci_zdev_put, zr_zpci_zdev_put),
+	ZR_FUNC(zpci_add_device, zr_zpci_add_device),
+	ZR_FUNC(zpci_bus_scan_device, zr_zpci_bus_scan_device),
+	ZR_FUNC(zpci_bus_remove_device, zr_zpci_bus_remove_device),
+	ZR_FUNC(zpci_deconfigure_device, zr_zpci_deconfigure_device),
+	ZR_FUNC(recover_store, zr_recover_store),
+#endif
 	{ }
 };
 
@@ -49,6 +60,14 @@ const unsigned long zr_vmlinux_sizes[] = {
 	ZR_SIZE(sriov_enable),
 	ZR_SIZE(sriov_disable),
 	ZR_SIZE(sriov_numvfs_store),
+#ifdef CONFIG_S390
+	ZR_SIZE(zpci_zdev_put),
+	ZR_SIZE(zpci_add_device),
+	ZR_SIZE(zpci_bus_scan_device),
+	ZR_SIZE(zpci_bus_remove_device),
+	ZR_SIZE(zpci_deconfigure_device),
+	ZR_SIZE(recover_store),
+#endif
 };
 
 const unsigned int zr_vmlinux_nfuncs = ARRAY_SIZE(zr_vmlinux_sizes);

@@ -14,6 +14,7 @@ struct device_attribute;
 struct pci_dev;
 struct klp_func;
 struct klp_object;
+struct zpci_dev;
 
 /* Defined in C. */
 extern const char *const zr_built_release;
@@ -34,5 +35,13 @@ int zr_sriov_enable(struct pci_dev *dev, int nr_virtfn);
 void zr_sriov_disable(struct pci_dev *dev);
 ssize_t zr_sriov_numvfs_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			      size_t count);
+
+void zr_zpci_zdev_put(struct zpci_dev *zdev);
+int zr_zpci_add_device(struct zpci_dev *zdev);
+int zr_zpci_bus_scan_device(struct zpci_dev *zdev);
+void zr_zpci_bus_remove_device(struct zpci_dev *zdev, bool set_error);
+int zr_zpci_deconfigure_device(struct zpci_dev *zdev);
+ssize_t zr_recover_store(struct device *dev, struct device_attribute *attr, const char *buf,
+			 size_t count);
 
 #endif /* ZR_GLUE_H */

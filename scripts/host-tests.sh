@@ -4,6 +4,7 @@
 # host-tests.sh RESULTS: run the host-side tests and append "NAME PASSED FAILED SKIPPED" lines
 # to RESULTS (failure names to RESULTS.failures):
 #   - the QEMU runner's unit tests (qemu/test_boot.py, Python unittest),
+#   - the unit tests of the build and report scripts (scripts/test_*.py),
 #   - cargo test of every crate under tools/.
 set -u
 # shellcheck source=lib.sh
@@ -11,16 +12,24 @@ set -u
 results=${1:?usage: host-tests.sh RESULTS}
 py=$ZR_CACHE/venv/bin/python3
 
-log=$ZR_LOGS/host-qemu-runner.log
 mkdir -p "$ZR_LOGS"
-zr_info "host tests: qemu runner unit tests (log: $log)"
-(cd "$ZR_TOP/qemu" && "$py" -m unittest -v test_boot) >"$log" 2>&1
-p=$(grep -cE ' \.\.\. ok$' "$log")
-f=$(grep -cE ' \.\.\. (FAIL|ERROR)$' "$log")
-s=$(grep -cE ' \.\.\. skipped' "$log")
-grep -q '^Ran [1-9]' "$log" || f=$((f + 1))
-echo "host-qemu-runner $p $f $s" >>"$results"
-grep -E ' \.\.\. (FAIL|ERROR)$' "$log" | sed 's/^/FAILED host-qemu-runner: /' >>"$results.failures"
+
+# py_suite NAME WHAT DIR UNITTEST-ARGS...: one Python unittest run in DIR (verbose: -v in
+# ARGS), counted as NAME.
+py_suite() {
+	local name=$1 what=$2 dir=$3 log=$ZR_LOGS/$1.log p f s
+	shift 3
+	zr_info "host tests: $what (log: $log)"
+	(cd "$dir" && PYTHONDONTWRITEBYTECODE=1 "$py" -m unittest "$@") >"$log" 2>&1
+	p=$(grep -cE ' \.\.\. ok$' "$log")
+	f=$(grep -cE ' \.\.\. (FAIL|ERROR)$' "$log")
+	s=$(grep -cE ' \.\.\. skipped' "$log")
+	grep -q '^Ran [1-9]' "$log" || f=$((f + 1))
+	echo "$name $p $f $s" >>"$results"
+	grep -E ' \.\.\. (FAIL|ERROR)$' "$log" | sed "s/^/FAILED $name: /" >>"$results.failures"
+}
+py_suite host-qemu-runner "qemu runner unit tests" "$ZR_TOP/qemu" -v test_boot
+py_suite host-scripts "script unit tests" "$ZR_TOP/scripts" discover -v -s . -p 'test_*.py'
 
 for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
 	[ -f "$manifest" ] || continue

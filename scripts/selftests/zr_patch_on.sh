@@ -15,11 +15,13 @@ zr_check "zpci_rrlock livepatch loads and completes its transition" zr_lp_load "
 patched() {
 	_o=/sys/kernel/livepatch/$ZR_MOD/vmlinux
 	[ "$(cat "$_o/patched" 2>/dev/null)" = 1 ] || return 1
-	for _f in pci_lock_rescan_remove pci_unlock_rescan_remove remove_store sriov_enable \
-		sriov_disable sriov_numvfs_store; do
+	_fs="pci_lock_rescan_remove pci_unlock_rescan_remove remove_store sriov_enable sriov_disable sriov_numvfs_store"
+	[ "$ZR_ARCH" = s390x ] &&
+		_fs="$_fs zpci_zdev_put zpci_add_device zpci_bus_scan_device zpci_bus_remove_device zpci_deconfigure_device recover_store"
+	for _f in $_fs; do
 		[ -d "$_o/$_f,1" ] || { echo "# $_f is not among the patched functions"; return 1; }
 	done
 }
-zr_check "vmlinux patched: pci_(un)lock_rescan_remove, remove_store, sriov_*" patched
+zr_check "vmlinux patched: pci_(un)lock_rescan_remove, remove_store, sriov_*$([ "$ZR_ARCH" = s390x ] && echo ', zpci_*, recover_store')" patched
 zr_check "no kernel report while enabling" zr_no_reports
 ktap_finished

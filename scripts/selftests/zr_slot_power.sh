@@ -5,10 +5,9 @@
 . "$(dirname "$0")/functions.sh"
 
 fn=${1:-zigb}
-slot=$(zr_fn_slot "$fn")
-[ -e "$slot/power" ] || zr_skip_all "no hot-plug slot for $fn ($slot)"
-zr_fn_bound "$fn" || zr_die "$fn is not present and bound at the start"
-trap 'zr_restore_fn $fn' EXIT
+zr_need_slot "$fn"
+slot=$ZR_SLOT
+zr_take_fn "$fn"
 
 ktap_print_header
 ktap_set_plan 6
