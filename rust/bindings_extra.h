@@ -8,6 +8,10 @@
 #include <linux/utsname.h>
 /* The PCI core's private header: pci_rescan_remove_lock, struct pci_sriov, ... */
 #include <../drivers/pci/pci.h>
+#ifdef CONFIG_HOTPLUG_PCI_PCIE
+/* pciehp's private header: struct controller (and portdrv.h's struct pcie_device). */
+#include <../drivers/pci/hotplug/pciehp.h>
+#endif
 #ifdef CONFIG_S390
 /* arch/s390/pci private headers: zpci_release_device(), zpci_bus_device_register(), ... */
 #include <../arch/s390/pci/pci_bus.h>

@@ -3,7 +3,8 @@
 //! Bindings for kernel items that `kernel::bindings` does not cover or keeps opaque.
 //!
 //! Generated at build time by `scripts/extra-bindgen.sh` from `bindings_extra.h`, with the
-//! kernel's own bindgen command line; the item list is `bindings_extra.items`.
+//! kernel's own bindgen command line; the item list is `bindings_extra.items`. The lints allowed
+//! are those `rust/bindings/lib.rs` allows for the kernel crate's bindings (bitfield accessors).
 
 #![allow(
     dead_code,
@@ -14,6 +15,10 @@
     missing_docs,
     improper_ctypes,
     clippy::all,
+    clippy::as_underscore,
+    clippy::cast_lossless,
+    clippy::ptr_as_ptr,
+    clippy::ref_as_ptr,
     clippy::undocumented_unsafe_blocks
 )]
 

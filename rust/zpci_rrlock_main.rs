@@ -12,7 +12,10 @@ mod bindings_extra;
 mod c_glue;
 mod debugfs;
 mod identity;
+mod layout;
 mod livepatch;
+#[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
+mod pciehp;
 mod remove;
 mod rescan_lock;
 mod sriov;
@@ -34,6 +37,7 @@ struct ZpciRrLock {
 impl kernel::Module for ZpciRrLock {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         identity::check()?;
+        layout::check()?;
         livepatch::enable()?;
         let view = debugfs::View::new()?;
         pr_info!("loaded\n");

@@ -15,6 +15,7 @@ struct pci_dev;
 struct klp_func;
 struct klp_object;
 struct zpci_dev;
+struct controller;
 
 /* Defined in C. */
 extern const char *const zr_built_release;
@@ -23,6 +24,14 @@ extern const char *const zr_built_build_id;
 extern struct klp_func zr_vmlinux_funcs[];
 extern const unsigned long zr_vmlinux_sizes[];
 extern const unsigned int zr_vmlinux_nfuncs;
+extern const size_t zr_sizeof_pci_sriov;
+#ifdef CONFIG_HOTPLUG_PCI_PCIE
+extern const size_t zr_sizeof_controller;
+#endif
+#ifdef CONFIG_S390
+extern const size_t zr_sizeof_zpci_dev;
+extern const size_t zr_sizeof_zpci_bus;
+#endif
 int zr_enable_patch(void);
 
 /* Defined in Rust. */
@@ -36,6 +45,7 @@ void zr_sriov_disable(struct pci_dev *dev);
 ssize_t zr_sriov_numvfs_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			      size_t count);
 
+void zr_pciehp_unconfigure_device(struct controller *ctrl, bool presence);
 void zr_zpci_zdev_put(struct zpci_dev *zdev);
 int zr_zpci_add_device(struct zpci_dev *zdev);
 int zr_zpci_bus_scan_device(struct zpci_dev *zdev);
