@@ -13,9 +13,9 @@
 # The classes of the lock-order graph (scripts/lockdep-graph.py's default focus).
 FOCUS='pci_rescan_remove_lock|zpci_add_remove_lock|zpci_list_lock|zbus_list_lock|state_lock|pci_slot_mutex|pci_bus_sem|reset_lock|kn->active'
 
-# dump: /proc/lockdep, cut to the focus classes and the classes reachable from them in at most
-# three steps (the graph draws paths through at most two others), each class with its
-# dependencies among those. Copied first: reading the seq_file line by line from the shell
+# dump: /proc/lockdep, cut to the focus classes and the classes on a path of at most three steps
+# from one focus class to another (the graph draws paths through at most two others), each
+# class with its dependencies among those: the console, which carries every KTAP line, is slow. Copied first: reading the seq_file line by line from the shell
 # costs a system call a byte, far too slow under TCG.
 dump() {
 	cat /proc/lockdep >/tmp/zr-lockdep || return 1
@@ -34,16 +34,32 @@ dump() {
 			line[cur, nd[cur]] = $0
 		}
 		END {
+			# Forward distance from a focus class, backward distance to one; keep the
+			# classes on a focus-to-focus path of at most three steps.
 			for (i = 1; i <= nc; i++)
-				if (order[i] ~ focus) { keep[order[i]] = 1; q[++nq] = order[i]; lvl[order[i]] = 0 }
+				if (order[i] ~ focus) { fw[order[i]] = 0; q[++nq] = order[i] }
 			for (k = 1; k <= nq; k++) {
 				c = q[k]
-				if (lvl[c] >= 3) continue
+				if (fw[c] >= 3) continue
 				for (j = 1; j <= nd[c]; j++) {
 					t = dep[c, j]
-					if (!(t in keep)) { keep[t] = 1; lvl[t] = lvl[c] + 1; q[++nq] = t }
+					if (!(t in fw)) { fw[t] = fw[c] + 1; q[++nq] = t }
+					rev[t, ++nr[t]] = c
 				}
 			}
+			nq = 0
+			for (i = 1; i <= nc; i++)
+				if (order[i] ~ focus) { bw[order[i]] = 0; r[++nq] = order[i] }
+			for (k = 1; k <= nq; k++) {
+				c = r[k]
+				if (bw[c] >= 3) continue
+				for (j = 1; j <= nr[c]; j++) {
+					t = rev[c, j]
+					if (!(t in bw)) { bw[t] = bw[c] + 1; r[++nq] = t }
+				}
+			}
+			for (c in fw)
+				if ((c in bw) && fw[c] + bw[c] <= 3) keep[c] = 1
 			print "all lock classes:"
 			for (i = 1; i <= nc; i++) {
 				c = order[i]
