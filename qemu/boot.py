@@ -462,6 +462,22 @@ def parse_guest_ktap(text, timeouts, results):
     return plan, seen
 
 
+def emulator_crash(returncode, killed, qemu_out):
+    """Why QEMU itself died, or None: a non-zero exit the runner did not cause (it kills the
+    guest only at a deadline), with QEMU's last message (e.g. a TCG assertion). A kernel that
+    panics or hangs does not make QEMU exit non-zero."""
+    if killed is not None or returncode in (None, 0):
+        return None
+    last = ""
+    try:
+        with open(qemu_out, encoding="utf-8", errors="replace") as f:
+            lines = [l.strip() for l in f if l.strip()]
+        last = lines[-1] if lines else ""
+    except OSError:
+        pass
+    return f"qemu exit {returncode}" + (f": {last}" if last else "")
+
+
 def scan_console(path, expected):
     """Map report kind -> first excerpt, for reports not in `expected`."""
     try:
@@ -563,6 +579,9 @@ def main():
         host.append((runner.finished and runner.killed is None,
                      "guest suite finished before its deadline"
                      + (f" ({runner.killed})" if runner.killed else ""), ""))
+    crash = emulator_crash(runner.proc.returncode if runner.proc else None, runner.killed,
+                           os.path.join(args.rundir, "qemu.out"))
+    host.append((crash is None, "QEMU did not crash" + (f" ({crash})" if crash else ""), ""))
     for kind in args.expect_report:
         host.append((kind in seen, f"console shows the expected {kind} report", ""))
     for kind in [k for k, _ in REPORTS] + [sub for _, sub, _ in REFINED]:
@@ -581,6 +600,7 @@ def main():
     p, fl, s = res.counts()
     summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
                "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
+               "qemu_crash": crash,
                "seconds": round(time.monotonic() - runner.t0, 1)}
     with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)

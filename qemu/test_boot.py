@@ -258,5 +258,23 @@ class ConsoleScanTest(unittest.TestCase):
 
 
 
+class EmulatorCrash(unittest.TestCase):
+    def test_crash_names_the_assertion(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "qemu.out")
+            with open(out, "w", encoding="utf-8") as f:
+                f.write("qemu-system-x86_64: system/physmem.c:2678: iotlb_to_section: "
+                        "Assertion `section_index < d->map.sections_nb' failed.\n")
+            why = boot.emulator_crash(-6, None, out)
+            self.assertIn("qemu exit -6", why)
+            self.assertIn("iotlb_to_section", why)
+
+    def test_not_a_crash(self):
+        self.assertIsNone(boot.emulator_crash(0, None, "/nonexistent"))
+        self.assertIsNone(boot.emulator_crash(None, None, "/nonexistent"))
+        # The runner killed it at a deadline: a hang, not an emulator crash.
+        self.assertIsNone(boot.emulator_crash(-9, "test x ran past its deadline", "/nonexistent"))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -146,13 +146,26 @@ run_boot() {
 			esac
 		done
 	fi
-	rm -rf "$rundir" "$rundir.rc"
-	mkdir -p "$rundir"
-	"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
-		--kernel "${prepared[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
-		--rundir "$rundir" --name "$name" \
-		--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
-	echo "$?" >"$rundir.rc"
+	rm -rf "$rundir" "$rundir.rc" "$rundir.crashed" "$rundir.retry"
+	local try crash
+	for try in 1 2; do
+		mkdir -p "$rundir"
+		"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
+			--kernel "${prepared[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
+			--rundir "$rundir" --name "$name" \
+			--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
+		echo "$?" >"$rundir.rc"
+		# QEMU itself crashing (an emulator bug, e.g. a TCG assertion; never the guest kernel's
+		# doing) is not a result: the boot runs once more, the crashed run kept beside it.
+		crash=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("qemu_crash") or "")' \
+			"$rundir/summary.json" 2>/dev/null)
+		if [ -z "$crash" ] || [ "$try" = 2 ]; then
+			break
+		fi
+		zr_info "$name: QEMU crashed ($crash); running the boot once more (first run: $rundir.crashed)"
+		echo "$crash" >"$rundir.retry"
+		mv "$rundir" "$rundir.crashed"
+	done
 }
 
 # collect NAME: record the results of a finished boot.
@@ -160,6 +173,7 @@ collect() {
 	local name=$1 rundir=$ZR_BUILD/runs/$1 rc p f s
 	local -a fails=()
 	rc=$(cat "$rundir.rc" 2>/dev/null || echo 2)
+	[ -f "$rundir.retry" ] && echo "# $name: run twice, the first run's QEMU crashed: $(cat "$rundir.retry")"
 	cat "$rundir.ktap" >>"$ZR_BUILD/results.ktap"
 	if [ "$rc" -eq 2 ] || [ ! -f "$rundir/summary.json" ]; then
 		record "$name" 0 1 0 "boot runner failed (exit $rc, see $rundir)"
