@@ -189,6 +189,17 @@ impl Zdev {
         unsafe { (*self.zbus()).bus }
     }
 
+    /// The function's `pci_dev` with a reference the caller drops (`pci_dev_put()`), or null if
+    /// its bus is not scanned yet or the device is not on it.
+    fn get_pci_dev(&self) -> *mut bindings::pci_dev {
+        let bus = self.pci_bus();
+        if bus.is_null() {
+            return core::ptr::null_mut();
+        }
+        // SAFETY: `bus` is the function's live root bus; `devfn` is its slot on it.
+        unsafe { bindings::pci_get_slot(bus, (*self.as_ptr()).devfn) }
+    }
+
     /// Whether the function is enabled (`zdev_enabled()`: bit 0 of the function handle).
     fn enabled(&self) -> bool {
         // SAFETY: The function is live; `fh` is a plain word the platform code updates.
@@ -381,17 +392,11 @@ enum Release {
 
 /// The body of [`zr_zpci_bus_remove_device`].
 fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
-    let bus = zdev.pci_bus();
-    if bus.is_null() {
-        return;
-    }
-    // SAFETY: `bus` is the function's live root bus; `devfn` is its slot on it. The reference
-    // taken by `pci_get_slot()` is dropped below.
-    let pdev = unsafe { bindings::pci_get_slot(bus, (*zdev.as_ptr()).devfn) };
+    let pdev = zdev.get_pci_dev();
     if pdev.is_null() {
         return;
     }
-    // SAFETY: `pdev` is held by the reference `pci_get_slot()` took.
+    // SAFETY: `pdev` is held by the reference `get_pci_dev()` took, dropped here.
     unsafe {
         if set_error {
             (*pdev).error_state = bindings::pci_channel_io_perm_failure;
@@ -434,23 +439,19 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
     if unsafe { (*z).state } != bindings::zpci_state_ZPCI_FN_STATE_CONFIGURED {
         return 0;
     }
-    let bus = zdev.pci_bus();
-    if !bus.is_null() {
-        // SAFETY: As in `bus_remove_device`; the reference is dropped at once.
+    let pdev = zdev.get_pci_dev();
+    if !pdev.is_null() {
+        // SAFETY: `pdev` is held by the reference `get_pci_dev()` took, dropped here.
         unsafe {
-            let pdev = bindings::pci_get_slot(bus, (*z).devfn);
-            if !pdev.is_null() {
-                if (*pdev).is_virtfn() == 0 {
-                    remove::kill_and_release_driver(pdev);
-                }
-                bindings::pci_dev_put(pdev);
+            if (*pdev).is_virtfn() == 0 {
+                remove::kill_and_release_driver(pdev);
             }
+            bindings::pci_dev_put(pdev);
         }
     }
     let _rescan = RescanRemoveLock::lock();
-    if !bus.is_null() {
-        bus_remove_device(&zdev, false, Release::Done);
-    }
+    // Without a scanned bus this finds nothing, as 7.3.4's `if (zdev->zbus->bus)` skips it.
+    bus_remove_device(&zdev, false, Release::Done);
     if zdev.enabled() {
         // SAFETY: The function is live; its state is protected by the caller's `state_lock`.
         let rc = unsafe { bindings::zpci_disable_device(z) };
