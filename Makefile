@@ -10,7 +10,7 @@ ZR_ARCH ?= s390x
 zr-module = scripts/build-module.sh $(if $(KDIR),--kdir $(KDIR)) --arch $(ZR_ARCH)
 zr-pass = $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(V),V=$(V)) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 
-.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-x86_64 lint bench
+.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-x86_64 lint bench torture
 
 default: modules
 
@@ -41,6 +41,12 @@ test-s390x test-x86_64:
 # The rescan/remove lock benchmark (not part of test): build/bench-lock.txt.
 bench:
 	@scripts/bench.sh
+
+# The long torture run (make test runs a bounded one): build/torture.md. Options: TORTURE_OPS,
+# TORTURE_SECONDS, TORTURE_SEED, TORTURE_WORKERS, TORTURE_CYCLES, TORTURE_MACHINES (see
+# scripts/torture.sh).
+torture:
+	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/torture.sh
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import re
 import shlex
 import subprocess
@@ -156,6 +157,76 @@ def guest_cmdline(machine):
     return f"zr.functions={spec}"
 
 
+class Storm:
+    """The host's torture worker (zr_torture): QMP hot-unplug and re-plug of functions picked by
+    a seeded random generator, concurrent with the guest's own workers."""
+
+    def __init__(self, runner, seed, max_pause, fns):
+        self.runner, self.rng, self.max_pause, self.fns = runner, random.Random(seed), max_pause, fns
+        self.n = {"unplug": 0, "plug": 0, "busy": 0, "errors": 0}
+        self.away = None           # the function unplugged and not yet re-plugged
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(self.loop())
+
+    def counts(self):
+        return " ".join(f"{k}={v}" for k, v in self.n.items())
+
+    @staticmethod
+    async def call(coro):
+        """A QMP request's error (device_del refused, ...) as a string, None on success."""
+        try:
+            return await coro
+        except Exception as e:  # ExecuteError and connection errors alike
+            return str(e) or type(e).__name__
+
+    async def pause(self):
+        try:
+            await asyncio.wait_for(self.stopping.wait(), self.rng.uniform(0, self.max_pause))
+        except asyncio.TimeoutError:
+            pass
+
+    async def loop(self):
+        while not self.stopping.is_set():
+            fn = self.rng.choice(self.fns)
+            err = await self.call(self.runner.unplug(fn, timeout=60))
+            if err and "busy" in err.lower():
+                # PCIe: the slot's power indicator still blinks after a re-plug; try later.
+                self.n["busy"] += 1
+                await self.pause()
+                continue
+            if err:
+                self.n["errors"] += 1
+                self.runner.qlog("storm", {"unplug": fn, "error": err})
+                return
+            self.n["unplug"] += 1
+            self.away = fn
+            await self.pause()
+            err = await self.call(self.runner.plug(fn))
+            if err:
+                self.n["errors"] += 1
+                self.runner.qlog("storm", {"plug": fn, "error": err})
+                return
+            self.n["plug"] += 1
+            self.away = None
+            await self.pause()
+
+    async def stop(self):
+        self.stopping.set()
+        try:
+            # An unplug the guest never completes (a deadlocked guest) is waited for 60 s.
+            await asyncio.wait_for(self.task, 70)
+        except asyncio.TimeoutError:
+            return f"storm did not stop within 70 s: an unplug never completed ({self.counts()})"
+        if self.away is not None:
+            err = await self.call(self.runner.plug(self.away))
+            if err:
+                return f"re-plugging {self.away}: {err}"
+            self.n["plug"] += 1
+        if self.n["errors"]:
+            return f"storm hit QMP errors ({self.counts()}), see qmp.log"
+        return None
+
+
 class Runner:
     def __init__(self, args, machine):
         self.args = args
@@ -172,6 +243,7 @@ class Runner:
         self.finished = False      # the guest's runner printed its final marker
         self.reached_init = False
         self.t0 = time.monotonic()
+        self.storm = None          # the host torture worker: Storm, while one runs
 
     # ---- QMP ----------------------------------------------------------------------------
     def qlog(self, kind, obj):
@@ -232,6 +304,36 @@ class Runner:
             return f"no DEVICE_DELETED for '{fn['id']}' within {timeout}s"
         return None
 
+    # ---- host torture worker ------------------------------------------------------------
+    def storm_start(self, rest):
+        """storm-start SEED MAX_PAUSE_MS FN...: start the host's torture worker: until
+        storm-stop, hot-unplug a function picked at random (seeded), wait for its removal, pause,
+        re-plug it, pause. Returns None or an error."""
+        if self.storm is not None:
+            return "a storm runs already"
+        if len(rest) < 3:
+            return "usage: storm-start SEED MAX_PAUSE_MS FN..."
+        try:
+            seed, pause = int(rest[0]), int(rest[1])
+        except ValueError:
+            return "SEED and MAX_PAUSE_MS must be integers"
+        if seed < 0 or not 0 <= pause <= 60000:
+            return "SEED must be >= 0 and MAX_PAUSE_MS within 0..60000"
+        unknown = [f for f in rest[2:] if f not in self.fns]
+        if unknown:
+            return f"unknown function '{unknown[0]}'"
+        self.storm = Storm(self, seed, pause / 1000, rest[2:])
+        return None
+
+    async def storm_stop(self):
+        """Stop the torture worker after its current operation, re-plug whatever it took away,
+        and answer with its counts ("ok unplug=N plug=N busy=N errors=N")."""
+        if self.storm is None:
+            return "no storm runs"
+        storm, self.storm = self.storm, None
+        err = await storm.stop()
+        return err if err else f"OK {storm.counts()}"
+
     async def handle(self, words):
         """One guest request; returns None on success or an error string."""
         op, rest = (words[0], words[1:]) if words else ("", [])
@@ -246,6 +348,10 @@ class Runner:
                 return await self.wait_deleted(rest[0], int(rest[1]) if len(rest) > 1 else 60)
             if op == "plug" and len(rest) == 1:
                 return await self.plug(rest[0])
+            if op == "storm-start":
+                return self.storm_start(rest)
+            if op == "storm-stop" and not rest:
+                return await self.storm_stop()
             if op == "freeze" and not rest:
                 # Stop the vCPUs: the guest hangs as a deadlocked kernel would (harness test).
                 await self.qmp_cmd("stop")
@@ -276,7 +382,12 @@ class Runner:
             seq, words = m.group(1), m.group(2).split()
             self.qlog("guest", {"request": text})
             err = await self.handle(words)
-            reply = f"ACK {seq} ok\n" if err is None else f"ACK {seq} err {err}\n"
+            if err is None:
+                reply = f"ACK {seq} ok\n"
+            elif err.startswith("OK "):
+                reply = f"ACK {seq} ok {err[3:]}\n"
+            else:
+                reply = f"ACK {seq} err {err}\n"
             self.qlog("guest", {"reply": reply.strip()})
             writer.write(reply.encode())
             await writer.drain()
@@ -353,6 +464,8 @@ class Runner:
         else:
             log(f"{self.args.name}: could not connect to QMP (see {self.rundir}/qemu.out)")
         await self.watch()
+        if self.storm is not None:  # the guest ended without storm-stop
+            tasks.append(self.storm.task)
         for t in tasks:
             t.cancel()
         try:

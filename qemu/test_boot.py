@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the QEMU runner: machine loading, QEMU argv, guest KTAP and console parsing."""
 
+import asyncio
 import os
 import tempfile
 import textwrap
@@ -274,6 +275,69 @@ class EmulatorCrash(unittest.TestCase):
         self.assertIsNone(boot.emulator_crash(None, None, "/nonexistent"))
         # The runner killed it at a deadline: a hang, not an emulator crash.
         self.assertIsNone(boot.emulator_crash(-9, "test x ran past its deadline", "/nonexistent"))
+
+
+class FakeRunner:
+    """What Storm and Runner.storm_start use of a Runner: functions, unplug/plug, the QMP log."""
+
+    def __init__(self, busy=0, fail_plug=False):
+        self.fns = {"a": {}, "b": {}}
+        self.storm = None
+        self.busy, self.fail_plug = busy, fail_plug
+        self.present = {"a": True, "b": True}
+        self.log = []
+
+    def qlog(self, kind, obj):
+        self.log.append((kind, obj))
+
+    async def unplug(self, fn, timeout=60):
+        await asyncio.sleep(0)
+        if self.busy:
+            self.busy -= 1
+            raise RuntimeError("Device a is busy")
+        self.present[fn] = False
+        return None
+
+    async def plug(self, fn):
+        await asyncio.sleep(0)
+        if self.fail_plug:
+            return "device_add refused"
+        self.present[fn] = True
+        return None
+
+
+class StormTest(unittest.TestCase):
+    def test_bad_requests_are_refused(self):
+        r = FakeRunner()
+        for rest, msg in ((["1", "2"], "usage"), (["x", "0", "a"], "integers"),
+                          (["-1", "0", "a"], ">= 0"), (["1", "70000", "a"], "0..60000"),
+                          (["1", "0", "zz"], "unknown function 'zz'")):
+            self.assertIn(msg, boot.Runner.storm_start(r, rest))
+        self.assertIsNone(r.storm)
+
+    def test_runs_and_stops_with_everything_back(self):
+        async def go():
+            r = FakeRunner(busy=2)
+            self.assertIsNone(boot.Runner.storm_start(r, ["7", "0", "a", "b"]))
+            self.assertIn("already", boot.Runner.storm_start(r, ["7", "0", "a"]))
+            await asyncio.sleep(0.05)
+            res = await boot.Runner.storm_stop(r)
+            self.assertTrue(res.startswith("OK unplug="), res)
+            self.assertEqual(r.present, {"a": True, "b": True})
+            n = dict(kv.split("=") for kv in res[3:].split())
+            self.assertEqual(n["unplug"], n["plug"])
+            self.assertEqual(n["busy"], "2")
+            self.assertGreater(int(n["unplug"]), 0)
+            self.assertIn("no storm", await boot.Runner.storm_stop(r))
+        asyncio.run(go())
+
+    def test_failed_replug_is_an_error(self):
+        async def go():
+            r = FakeRunner(fail_plug=True)
+            boot.Runner.storm_start(r, ["1", "0", "a"])
+            await asyncio.sleep(0.05)
+            self.assertIn("re-plugging a: device_add refused", await boot.Runner.storm_stop(r))
+        asyncio.run(go())
 
 
 if __name__ == "__main__":

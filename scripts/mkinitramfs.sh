@@ -36,6 +36,8 @@ release=$(cat "$kdir/include/config/kernel.release") || zr_die "mkinitramfs: $kd
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
+# mktemp makes the directory 0700; it becomes the guest's "/", which non-root tests must reach.
+chmod 0755 "$root"
 mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules,lib/zpci-rrlock,selftests}
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"

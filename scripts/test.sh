@@ -14,10 +14,40 @@
 # only those boots; ZR_MACHINES="x86_64" only the boots of those machines
 # (qemu/machines/NAME.toml); ZR_APPEND="..." adds guest kernel command-line words (e.g.
 # zr.expect_count=4); ZR_BOOTS_LIST=FILE reads the boots from FILE instead (scripts/bench.sh);
-# ZR_JOBS=N runs N boots at a time (default 2).
+# ZR_JOBS=N runs N boots at a time (default 2). Invalid values are refused before anything runs.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+
+# Options are checked before anything runs.
+maxjobs=${ZR_JOBS:-2}
+[[ "$maxjobs" =~ ^[1-9][0-9]?$ ]] || { echo "test.sh: ZR_JOBS='$maxjobs' must be a number in 1..99" >&2; exit 2; }
+if [ -n "${ZR_TESTS:-}" ]; then
+	for t in $ZR_TESTS; do
+		awk -v t="$t" '$1 == t { f = 1 } END { exit !f }' "$ZR_TOP/scripts/selftests/tests.list" ||
+			{ echo "test.sh: ZR_TESTS: no test '$t' in scripts/selftests/tests.list" >&2; exit 2; }
+	done
+fi
+boots=${ZR_BOOTS_LIST:-$ZR_TOP/scripts/selftests/boots.list}
+[ -f "$boots" ] || { echo "test.sh: no boots list $boots" >&2; exit 2; }
+plan=$(awk '!/^#/ && NF' "$boots")
+for m in ${ZR_MACHINES:-}; do
+	[ -f "$ZR_TOP/qemu/machines/$m.toml" ] ||
+		{ echo "test.sh: ZR_MACHINES: no machine '$m' (qemu/machines/$m.toml)" >&2; exit 2; }
+done
+for b in ${ZR_BOOTS:-}; do
+	echo "$plan" | awk -v b="$b" '$1 == b { f = 1 } END { exit !f }' ||
+		{ echo "test.sh: ZR_BOOTS: no boot '$b' in $boots" >&2; exit 2; }
+done
+if [ -n "${ZR_TESTS:-}" ]; then
+	plan="custom ${ZR_MACHINES:-s390x} $(echo "$ZR_TESTS" | tr ' ' ',') -"
+elif [ -n "${ZR_BOOTS:-}" ]; then
+	plan=$(echo "$plan" | awk -v want=" $ZR_BOOTS " 'index(want, " " $1 " ")')
+	[ -n "$plan" ] || { echo "test.sh: no boot named in ZR_BOOTS='$ZR_BOOTS' (see $boots)" >&2; exit 2; }
+elif [ -n "${ZR_MACHINES:-}" ]; then
+	plan=$(echo "$plan" | awk -v want=" $ZR_MACHINES " 'index(want, " " $2 " ")')
+	[ -n "$plan" ] || { echo "test.sh: no boot on a machine in ZR_MACHINES='$ZR_MACHINES' (see $boots)" >&2; exit 2; }
+fi
 
 mkdir -p "$ZR_BUILD"
 results=$ZR_BUILD/results.txt
@@ -61,6 +91,10 @@ finish() {
 			echo "# Scenario table: $ZR_BUILD/scenarios.md"
 	fi
 	lockdep_graphs
+	if [ "${#ran[@]}" -gt 0 ] && python3 "$ZR_TOP/scripts/torture-report.py" "$ZR_BUILD/torture.md" \
+		"$ZR_BUILD/runs" "${ran[@]}" 2>/dev/null; then
+		echo "# Torture figures: $ZR_BUILD/torture.md"
+	fi
 	echo "# Summary"
 	while read -r name rp rf rs; do
 		echo "#   $name: $rp passed, $rf failed, $rs skipped"
@@ -71,19 +105,6 @@ finish() {
 	[ "$f" -eq 0 ]
 	exit
 }
-
-boots=${ZR_BOOTS_LIST:-$ZR_TOP/scripts/selftests/boots.list}
-[ -f "$boots" ] || { echo "test.sh: no boots list $boots" >&2; exit 2; }
-plan=$(awk '!/^#/ && NF' "$boots")
-if [ -n "${ZR_TESTS:-}" ]; then
-	plan="custom ${ZR_MACHINES:-s390x} $(echo "$ZR_TESTS" | tr ' ' ',') -"
-elif [ -n "${ZR_BOOTS:-}" ]; then
-	plan=$(echo "$plan" | awk -v want=" $ZR_BOOTS " 'index(want, " " $1 " ")')
-	[ -n "$plan" ] || { echo "test.sh: no boot named in ZR_BOOTS='$ZR_BOOTS' (see $boots)" >&2; exit 2; }
-elif [ -n "${ZR_MACHINES:-}" ]; then
-	plan=$(echo "$plan" | awk -v want=" $ZR_MACHINES " 'index(want, " " $2 " ")')
-	[ -n "$plan" ] || { echo "test.sh: no boot on a machine in ZR_MACHINES='$ZR_MACHINES' (see $boots)" >&2; exit 2; }
-fi
 
 "$ZR_TOP/scripts/bootstrap.sh" || setup_failed "bootstrap"
 
@@ -97,37 +118,35 @@ if [ -n "${ZR_LINT:-}" ]; then
 	fi
 fi
 
-# prepare MACHINE: kernel, module builds and initramfs for a machine, once per run; sets kdir
-# and initrd.
-declare -A prepared
+# prepare MACHINE: kernel, module builds and initramfs for a machine (run in the background, one
+# job per machine; the two machines' builds share the cores). On success it writes the kernel
+# tree's path to build/prepare/MACHINE.kdir, else the failed step to build/prepare/MACHINE.fail.
 prepare() {
-	local machine=$ZR_TOP/qemu/machines/$1.toml arch
-	initrd=$ZR_BUILD/guest/$1/initramfs.cpio
-	if [ -n "${prepared[$1]:-}" ]; then
-		kdir=${prepared[$1]}
-		return 0
-	fi
-	[ -f "$machine" ] || setup_failed "no machine definition $machine"
-	arch=$(python3 "$ZR_TOP/qemu/machine.py" "$machine" arch) || setup_failed "machine $1"
+	local machine=$ZR_TOP/qemu/machines/$1.toml arch kdir initrd=$ZR_BUILD/guest/$1/initramfs.cpio
+	local out=$ZR_BUILD/prepare/$1 mod=$ZR_BUILD/module/$1
+	fail() { echo "$1" >"$out.fail"; exit 1; }
+	[ -f "$machine" ] || fail "no machine definition $machine"
+	arch=$(python3 "$ZR_TOP/qemu/machine.py" "$machine" arch) || fail "machine $1"
 	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" \
 		"$ZR_TOP/scripts/config/$(python3 "$ZR_TOP/qemu/machine.py" "$machine" kernel).config") ||
-		setup_failed "kernel build ($1)"
-	zr_step "module-$arch" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" modules ||
-		setup_failed "module build ($arch)"
-	zr_step "module-$arch-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-		--out "$ZR_BUILD/module/$arch-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
-		setup_failed "forged module build ($arch)"
-	zr_step "module-$arch-forged-size" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-		--out "$ZR_BUILD/module/$arch-forged-size" --forge-size pci_unlock_rescan_remove modules ||
-		setup_failed "forged-size module build ($arch)"
+		fail "kernel build ($1)"
+	zr_step "module-$1" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$mod" modules ||
+		fail "module build ($1)"
+	zr_step "module-$1-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--out "$mod-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
+		fail "forged module build ($1)"
+	zr_step "module-$1-forged-size" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--out "$mod-forged-size" --forge-size pci_unlock_rescan_remove modules ||
+		fail "forged-size module build ($1)"
 	# Test modules (their klp-convert flags are in scripts/selftests/modules/klp.flags).
-	zr_step "module-$arch-klp" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-		--src "$ZR_TOP/scripts/selftests/modules" --out "$ZR_BUILD/module/$arch-klp" modules ||
-		setup_failed "livepatch test modules ($arch)"
+	zr_step "module-$1-klp" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
+		--src "$ZR_TOP/scripts/selftests/modules" --out "$mod-klp" modules ||
+		fail "livepatch test modules ($1)"
 	zr_step "initramfs-$1" "$ZR_TOP/scripts/mkinitramfs.sh" --machine "$machine" --kdir "$kdir" \
-		--module "$ZR_BUILD/module/$arch" --forged "$ZR_BUILD/module/$arch-forged" \
-		--forged-size "$ZR_BUILD/module/$arch-forged-size" --klp "$ZR_BUILD/module/$arch-klp" --out "$initrd" || setup_failed "initramfs ($1)"
-	prepared[$1]=$kdir
+		--module "$mod" --forged "$mod-forged" \
+		--forged-size "$mod-forged-size" --klp "$mod-klp" --out "$initrd" ||
+		fail "initramfs ($1)"
+	echo "$kdir" >"$out.kdir"
 }
 
 # run_boot NAME MACHINE TESTS EXPECTED APPEND: one guest boot (the machine prepared already);
@@ -142,6 +161,7 @@ run_boot() {
 			timeout:*) xargs+=(--expect-timeout "${k#timeout:}") ;;
 			grace:*) xargs+=(--grace "${k#grace:}") ;;
 			allow:*) xargs+=(--allow-report "${k#allow:}") ;;
+			boot-timeout:*) xargs+=(--timeout "${k#boot-timeout:}") ;;
 			*) xargs+=(--expect-report "$k") ;;
 			esac
 		done
@@ -190,11 +210,18 @@ print("fails=(%s)" % " ".join(shlex.quote(x) for x in s["failures"]))' "$rundir/
 # Prepare every machine first, then run the boots, ZR_JOBS (default 2) at a time: most of a
 # boot's time is waiting (deadlines, sleeps, the hung-task detector), so two TCG guests share the
 # two cores well. Results are recorded in the order of the list.
-while read -r name machine _; do
-	prepare "$machine"
-done <<<"$plan"
-maxjobs=${ZR_JOBS:-2}
-[[ "$maxjobs" =~ ^[1-9][0-9]*$ ]] || { echo "test.sh: ZR_JOBS must be a positive number" >&2; exit 2; }
+declare -A prepared
+rm -rf "$ZR_BUILD/prepare"
+mkdir -p "$ZR_BUILD/prepare"
+for m in $(echo "$plan" | awk '!seen[$2]++ { print $2 }'); do
+	(prepare "$m") &
+done
+wait
+for m in $(echo "$plan" | awk '!seen[$2]++ { print $2 }'); do
+	[ -f "$ZR_BUILD/prepare/$m.fail" ] && setup_failed "$(cat "$ZR_BUILD/prepare/$m.fail")"
+	[ -f "$ZR_BUILD/prepare/$m.kdir" ] || setup_failed "preparing machine $m"
+	prepared[$m]=$(cat "$ZR_BUILD/prepare/$m.kdir")
+done
 : >"$ZR_BUILD/results.ktap"
 mkdir -p "$ZR_BUILD/runs"
 while read -r name machine tests expect append; do

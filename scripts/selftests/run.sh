@@ -63,6 +63,14 @@ for t in $tests; do
 	i=$((i + 1))
 	to=$(awk -v t="$t" '$1 == t { print $2 }' "$ZR_SELFTESTS/tests.list")
 	to=${to:-60}
+	# zr.timeout_NAME=SECONDS on the kernel command line overrides it (long torture runs).
+	_o=$(zr_cmdline "zr.timeout_$t")
+	case "$_o" in
+	'') ;;
+	*[!0-9]* | 0 | ??????*) echo "run.sh: zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" >/dev/kmsg
+		out "# zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" ;;
+	*) to=$_o ;;
+	esac
 	if awk -v t="$t" '$1 == t && $3 == "host" { f = 1 } END { exit !f }' "$ZR_SELFTESTS/tests.list"; then
 		connect wait || echo "run.sh: host ports missing" >/dev/kmsg
 	else

@@ -3,7 +3,7 @@
 #
 # Function resets (sysfs `reset`: FLR) of the PF and of its VFs while SR-IOV is enabled and
 # disabled in a loop: the resets take the device locks, VF add/del the PF's device lock and (with
-# the livepatch) the rescan/remove lock. ROUNDS (default 6) enable/disable rounds against
+# the livepatch) the rescan/remove lock. ROUNDS (default 4) enable/disable rounds against
 # continuous resets; both kernels must finish clean with the PF bound.
 #
 # The VFs are left without a driver (sriov_drivers_autoprobe=0): igbvf's reset_prepare calls
@@ -13,7 +13,7 @@
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
-rounds=${1:-6}
+rounds=${1:-4}
 pf=$(zr_fn_dev pigb) || zr_die "pigb not present"
 [ -e "$pf/reset" ] || zr_skip_all "the igb PF offers no reset method"
 stop=/tmp/zr-reset-stop

@@ -1,0 +1,5 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Torture with the full mix of operations (patched kernel only): see zr_torture.sh.
+. "$(dirname "$0")/zr_torture.sh"
