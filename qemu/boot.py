@@ -89,6 +89,9 @@ def load_machine(path):
         if fn["id"] in ids:
             raise UsageError(f"machine definition {path}: function id '{fn['id']}' repeated")
         ids.add(fn["id"])
+        if fn.get("fid") is not None and fn.get("fid") == m["machine"].get("control_fid"):
+            raise UsageError(f"machine definition {path}: function '{fn['id']}' has the host "
+                             "channel's fid")
         if m["machine"]["arch"] == "s390x" and ("uid" not in fn or "fid" not in fn):
             raise UsageError(f"machine definition {path}: s390x function '{fn['id']}' needs uid and fid")
         if m["machine"]["arch"] != "s390x" and ("slot" not in fn or "bus" not in fn):
@@ -127,6 +130,13 @@ def qdev_to_cli(d):
     return ",".join(parts)
 
 
+def control_zpci(mc):
+    """s390x with a PCI host channel: the zPCI device in front of it (control_fid; uid alike)."""
+    if "control_fid" not in mc:
+        return []
+    return ["-device", f"zpci,id=zpci-zrvser,uid={mc['control_fid']},fid={mc['control_fid']},target=zrvser"]
+
+
 def qemu_argv(machine, kernel, initrd, append, rundir):
     mc = machine["machine"]
     argv = [mc["qemu"], *mc["args"], "-nodefaults", "-nographic", "-no-reboot",
@@ -134,6 +144,7 @@ def qemu_argv(machine, kernel, initrd, append, rundir):
             "-append", f"console={mc['console']} {mc.get('append', '')} {append}".strip(),
             "-serial", f"file:{rundir}/console.log",
             "-qmp", f"unix:{rundir}/qmp.sock,server=on,wait=off",
+            *control_zpci(mc),
             "-device", f"{mc['control']},id=zrvser" + (f",devno={mc['control_devno']}" if "control_devno" in mc else ""),
             "-chardev", f"socket,id=zrctl,path={rundir}/ctl.sock,server=on,wait=off",
             "-device", "virtserialport,chardev=zrctl,name=zr.ctl,bus=zrvser.0",
@@ -154,7 +165,8 @@ def guest_cmdline(machine):
     it (s390x: zPCI function id; else: hot-plug slot number) and driver."""
     fns = machine.get("function", [])
     spec = ";".join(f"{f['id']}:{f.get('fid', f.get('slot', ''))}:{f['driver']}" for f in fns)
-    return f"zr.functions={spec}"
+    ctl = machine["machine"].get("control_fid")
+    return f"zr.functions={spec}" + (f" zr.control_fid={ctl}" if ctl is not None else "")
 
 
 class Storm:

@@ -37,8 +37,10 @@ class MachineTest(unittest.TestCase):
     def test_argv_has_console_qmp_and_restricted_user_net(self):
         m = boot.load_machine(S390X)
         argv = boot.qemu_argv(m, "k", "i", "zr.functions=x", "/r")
-        self.assertIn("console=ttysclp0 cio_ignore=all,!condev zr.ccw=0.0.0000 zr.functions=x", argv)
-        self.assertIn("virtio-serial-ccw,id=zrvser,devno=fe.0.0000", argv)
+        self.assertIn("console=ttysclp0 cio_ignore=all,!condev zr.functions=x", argv)
+        # The host channel is a zPCI function of its own, its zpci device first.
+        i = argv.index("virtio-serial-pci,id=zrvser")
+        self.assertEqual(argv[i - 3:i], ["-device", "zpci,id=zpci-zrvser,uid=16,fid=16,target=zrvser", "-device"])
         self.assertIn("unix:/r/qmp.sock,server=on,wait=off", argv)
         nets = [a for a in argv if a.startswith("user,")]
         self.assertTrue(nets and all("restrict=on" in a for a in nets))
@@ -46,7 +48,7 @@ class MachineTest(unittest.TestCase):
     def test_guest_cmdline_lists_functions(self):
         m = boot.load_machine(S390X)
         self.assertEqual(boot.guest_cmdline(m),
-                         "zr.functions=zigb:1:igb;znvme:2:nvme;znet:3:virtio-pci")
+                         "zr.functions=zigb:1:igb;znvme:2:nvme;znet:3:virtio-pci zr.control_fid=16")
 
     def test_x86_64_functions_sit_in_root_port_slots(self):
         m = boot.load_machine(X86_64)
@@ -106,6 +108,21 @@ class MachineTest(unittest.TestCase):
                     device = "d"
                     driver = "x"
                     bus = "rp1"
+                    """,
+                "ctlfid.toml": """
+                    [machine]
+                    arch = "s390x"
+                    qemu = "q"
+                    args = []
+                    console = "c"
+                    control = "v"
+                    control_fid = 1
+                    [[function]]
+                    id = "a"
+                    device = "d"
+                    driver = "x"
+                    uid = 1
+                    fid = 1
                     """,
                 "broken.toml": "[machine\n",
             }

@@ -7,9 +7,9 @@
 # The host sees "zr-test: begin NAME timeout=N" / "zr-test: end NAME rc=N" on the console and
 # kills the guest when a test runs past its deadline.
 #
-# The host's virtio-serial ports may appear only after the first tests ran (their CCW device is
-# recognised in the background, see init): KTAP is kept in a buffer until the KTAP port is
-# there, and tests marked "host" in tests.list wait for the ports before they start.
+# The host's virtio-serial ports may appear only after the first tests started (their driver
+# binds in the background): KTAP is kept in a buffer until the KTAP port is there, and tests
+# marked "host" in tests.list wait for the ports before they start.
 . "$(dirname "$0")/functions.sh"
 
 # The host's ports, found by name (no udev in the guest).

@@ -52,11 +52,18 @@ nworkers=$_opt
 fns=$(zr_functions | tr '\n' ' ')
 nfns=0
 for _f in $fns; do nfns=$((nfns + 1)); done
-storm_fns='' no_unplug=''
+# Slot power and the host's hot-unplugs work on disjoint functions (power: the first one that
+# may be unplugged; the host: the others). A power-off racing the last reference of the same
+# function, dropped by a hot-unplug, closes kn->active(power) -> state_lock -> rescan/remove ->
+# zpci_add_remove_lock -> kn->active(power): zpci_release_device() deregisters the slot with
+# zpci_add_remove_lock held. Stock 7.3.4 has that chain as well and the livepatch leaves it
+# (Documentation/torture.rst, "Found"); on x86_64 a slot power-off unplugs the device in QEMU.
+storm_fns='' power_fns=''
 if [ "$ZR_ARCH" = s390x ]; then
 	ops="power recover unbind reset"
 	[ "$mix" = full ] && ops="$ops remove"
-	storm_fns=$fns
+	power_fns=${fns%% *}
+	storm_fns=${fns#* }
 else
 	zr_need_vfs
 	ops="numvfs vfunbind reset"
@@ -71,7 +78,9 @@ else
 			ops="$ops power"
 			for _f in $fns; do
 				if [ "$(zr_fn_driver "$_f")" = nvme ]; then
-					no_unplug="$no_unplug $_f"
+					:
+				elif [ -z "$power_fns" ]; then
+					power_fns=$_f
 				else
 					storm_fns="$storm_fns $_f"
 				fi
@@ -121,13 +130,14 @@ worker() {
 		# shellcheck disable=SC2086
 		nth $(((_r / nops) % nfns)) $fns
 		_fn=$_nth
-		case "$_op: $no_unplug " in
-		"power: "*" $_fn "*) _res=na ;;
-		*)
+		_res=''
+		if [ "$_op" = power ]; then
+			case " $power_fns " in *" $_fn "*) ;; *) _res=na ;; esac
+		fi
+		if [ -z "$_res" ]; then
 			"zr_op_$_op" "$_fn"
 			case $? in 0) _res=ok ;; 1) _res=failed ;; *) _res=na ;; esac
-			;;
-		esac
+		fi
 		[ "$_res" != na ] && _done=$((_done + 1)) _att=$((_att + 1))
 		eval "_c_${_op}_$_res=\$((\${_c_${_op}_$_res:-0} + 1))"
 		_counts=''

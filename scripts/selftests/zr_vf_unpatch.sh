@@ -5,13 +5,13 @@
 # hot-unplug of a PF with VFs is under way, where the hot-plug thread holds the rescan/remove
 # lock and sriov_disable() takes it nested. A task switches to the stock functions only with no
 # replaced function on its stack, so the nested holder finishes on the patched ones and releases
-# the lock exactly once. ROUNDS (default 3) rounds; afterwards the lock still works (a bus rescan
+# the lock exactly once. ROUNDS (default 2) rounds; afterwards the lock still works (a bus rescan
 # completes) and no report (unbalanced unlock, WARN) appeared.
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
 zr_have_host || zr_skip_all "no host control channel"
-rounds=${1:-3}
+rounds=${1:-2}
 ko=$ZR_MODDIR/$ZR_MOD.ko
 trap 'zr_restore_fn pigb' EXIT
 
