@@ -120,8 +120,8 @@ worker() {
 		[ "$_share" -gt 0 ] && [ "$_done" -ge "$_share" ] && break
 		_rng=$(((_rng * 1103515245 + 12345) % 2147483648))
 		_r=$((_rng >> 8))
-		# A worker's first nops operations on a present function walk the whole list (from an
-		# offset of its own), so that even a short run tries every kind; then it is random.
+		# A worker's first nops operations walk the whole list (from an offset of its own), so
+		# that even a short run tries every kind; then it is random.
 		_k=$((_r % nops))
 		[ "$_att" -lt "$nops" ] && _k=$(((_att + $1) % nops))
 		# shellcheck disable=SC2086 # lists of words
@@ -138,7 +138,8 @@ worker() {
 			"zr_op_$_op" "$_fn"
 			case $? in 0) _res=ok ;; 1) _res=failed ;; *) _res=na ;; esac
 		fi
-		[ "$_res" != na ] && _done=$((_done + 1)) _att=$((_att + 1))
+		_att=$((_att + 1))
+		[ "$_res" != na ] && _done=$((_done + 1))
 		eval "_c_${_op}_$_res=\$((\${_c_${_op}_$_res:-0} + 1))"
 		_counts=''
 		for _o in $ops; do
@@ -152,7 +153,7 @@ worker() {
 }
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 5
 zr_canary
 zr_log "torture: mix=$mix seed=$seed seconds=$seconds ops=$budget workers=$nworkers ops: $ops; host: ${storm_fns:-none}"
 echo "# torture: seed $seed (replay: zr.torture_seed=$seed), mix $mix, workers $nworkers, operations: $ops"
@@ -218,15 +219,6 @@ for _o in $ops; do
 	done
 	eval "total_ok=\$((total_ok + sum_${_o}_ok)) total_failed=\$((total_failed + sum_${_o}_failed))"
 done
-every_op_ran() {
-	for _o in $ops; do
-		eval "_v=\$((sum_${_o}_ok + sum_${_o}_failed))"
-		[ "$_v" -gt 0 ] || { echo "# operation $_o never ran on a present function"; return 1; }
-	done
-	[ "$total_ok" -gt 0 ] || { echo "# no operation succeeded"; return 1; }
-}
-zr_check "every operation ran on a present function ($ops), some succeeded" every_op_ran
-
 # Bring everything back, then count what is missing.
 [ "$ZR_ARCH" != s390x ] && for _f in $fns; do
 	_d=$(zr_fn_dev "$_f") && [ -e "$_d/sriov_numvfs" ] && echo 0 >"$_d/sriov_numvfs" 2>/dev/null
@@ -256,6 +248,6 @@ rate=$(awk -v n="$total_ok" -v f="$total_failed" -v s="$secs" 'BEGIN { printf "%
 kernel=stock
 zr_patched && kernel=patched
 echo "# torture: arch=$ZR_ARCH kernel=$kernel mix=$mix seed=$seed workers=$nworkers budget=$budget seconds=$secs ops=$((total_ok + total_failed)) ok=$total_ok failed=$total_failed ops_per_s=$rate lockdep=$lockdep hung=$hung warnings=$warn lost=$lost stuck=$stuck host=[${storm:-none}]$summary"
-zr_check "operations done ($((total_ok + total_failed)) in $secs s, $rate ops/s; $total_failed failed against a concurrent removal)" [ $((total_ok + total_failed)) -gt 0 ]
+zr_check "operations done ($((total_ok + total_failed)) in $secs s, $rate ops/s; $total_ok succeeded, $total_failed failed against a concurrent removal)" [ "$total_ok" -gt 0 ]
 rm -rf "$dir"
 ktap_finished
