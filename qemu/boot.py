@@ -197,29 +197,33 @@ class Storm:
         except asyncio.TimeoutError:
             pass
 
+    async def qmp(self, kind, fn):
+        """One QMP unplug or plug of fn, counted: "ok", "busy" (PCIe: the slot's power indicator
+        still blinks after a re-plug; tried again later) or "error" (logged to qmp.log)."""
+        op = self.runner.unplug(fn, timeout=60) if kind == "unplug" else self.runner.plug(fn)
+        err = await self.call(op)
+        if err is None:
+            self.n[kind] += 1
+            return "ok"
+        if kind == "unplug" and "busy" in err.lower():
+            self.n["busy"] += 1
+            return "busy"
+        self.n["errors"] += 1
+        self.runner.qlog("storm", {kind: fn, "error": err})
+        return "error"
+
     async def loop(self):
         while not self.stopping.is_set():
             fn = self.rng.choice(self.fns)
-            err = await self.call(self.runner.unplug(fn, timeout=60))
-            if err and "busy" in err.lower():
-                # PCIe: the slot's power indicator still blinks after a re-plug; try later.
-                self.n["busy"] += 1
+            res = await self.qmp("unplug", fn)
+            if res == "error":
+                return
+            if res == "ok":
+                self.away = fn
                 await self.pause()
-                continue
-            if err:
-                self.n["errors"] += 1
-                self.runner.qlog("storm", {"unplug": fn, "error": err})
-                return
-            self.n["unplug"] += 1
-            self.away = fn
-            await self.pause()
-            err = await self.call(self.runner.plug(fn))
-            if err:
-                self.n["errors"] += 1
-                self.runner.qlog("storm", {"plug": fn, "error": err})
-                return
-            self.n["plug"] += 1
-            self.away = None
+                if await self.qmp("plug", fn) == "error":
+                    return
+                self.away = None
             await self.pause()
 
     async def stop(self):
@@ -229,11 +233,8 @@ class Storm:
             await asyncio.wait_for(self.task, 70)
         except asyncio.TimeoutError:
             return f"storm did not stop within 70 s: an unplug never completed ({self.counts()})"
-        if self.away is not None:
-            err = await self.call(self.runner.plug(self.away))
-            if err:
-                return f"re-plugging {self.away}: {err}"
-            self.n["plug"] += 1
+        if self.away is not None and await self.qmp("plug", self.away) == "error":
+            return f"re-plugging {self.away} failed ({self.counts()}), see qmp.log"
         if self.n["errors"]:
             return f"storm hit QMP errors ({self.counts()}), see qmp.log"
         return None
@@ -254,6 +255,7 @@ class Runner:
         self.timeouts = []         # tests that ran past their deadline
         self.finished = False      # the guest's runner printed its final marker
         self.reached_init = False
+        self.stalled = None        # why early boot (before /init: no test ran) counts as stalled
         self.t0 = time.monotonic()
         self.storm = None          # the host torture worker: Storm, while one runs
 
@@ -442,6 +444,9 @@ class Runner:
                 await self.kill(f"test {self.test[0]} ran past its deadline")
             elif now > deadline:
                 await self.kill(f"boot ran past its deadline of {self.args.timeout}s")
+            elif not self.reached_init and now > self.t0 + self.args.init_timeout:
+                self.stalled = f"no /init after {self.args.init_timeout}s"
+                await self.kill(f"guest stalled in early boot ({self.stalled})")
 
     async def kill(self, why):
         if self.killed is None:
@@ -636,6 +641,9 @@ def main():
     ap.add_argument("--append", default="", help="extra kernel command line")
     ap.add_argument("--timeout", type=int, default=600, help="deadline of the whole boot (s)")
     ap.add_argument("--grace", type=int, default=30, help="slack on each test's deadline (s)")
+    ap.add_argument("--init-timeout", type=int, default=180,
+                    help="deadline for reaching /init (s): a guest stalled in early boot, before "
+                         "any test or module ran, is killed then and reported as a stall")
     ap.add_argument("--expect-report", action="append", default=[], metavar="KIND",
                     help="a report kind this boot is expected to show (e.g. lockdep-circular)")
     ap.add_argument("--allow-report", action="append", default=[], metavar="KIND",
@@ -651,8 +659,8 @@ def main():
         for p in (args.kernel, args.initrd):
             if not os.path.isfile(p):
                 raise UsageError(f"no such file: {p}")
-        if args.timeout <= 0 or args.grace < 0:
-            raise UsageError("--timeout must be > 0 and --grace >= 0")
+        if args.timeout <= 0 or args.grace < 0 or args.init_timeout <= 0:
+            raise UsageError("--timeout and --init-timeout must be > 0 and --grace >= 0")
         kinds = {k for k, _ in REPORTS} | {sub for _, sub, _ in REFINED}
         for opt, ks in (("--expect-report", args.expect_report), ("--allow-report", args.allow_report)):
             for k in ks:
@@ -725,7 +733,7 @@ def main():
     p, fl, s = res.counts()
     summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
                "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
-               "qemu_crash": crash,
+               "qemu_crash": crash, "early_stall": runner.stalled,
                "seconds": round(time.monotonic() - runner.t0, 1)}
     with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)

@@ -353,7 +353,7 @@ class StormTest(unittest.TestCase):
             r = FakeRunner(fail_plug=True)
             boot.Runner.storm_start(r, ["1", "0", "a"])
             await asyncio.sleep(0.05)
-            self.assertIn("re-plugging a: device_add refused", await boot.Runner.storm_stop(r))
+            self.assertIn("re-plugging a failed", await boot.Runner.storm_stop(r))
         asyncio.run(go())
 
 

@@ -15,6 +15,10 @@
 //! under the lock. The later `device_release_driver()` inside the removal finds no driver and
 //! holds `device_lock(dev)` only briefly; nobody waits for the rescan/remove lock while holding
 //! the lock of a dead, unbound device. A reference keeps the `pci_dev` alive across the steps.
+//!
+//! Beyond the upstream patch, a PF whose driver left SR-IOV enabled loses its VFs before it is
+//! removed (stock 7.3.4 leaves them registered, pointing at the removed PF; see
+//! [`crate::sriov::disable_left_enabled`]).
 
 use kernel::{
     bindings,
@@ -52,6 +56,7 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     unsafe {
         bindings::pci_dev_get(pdev);
         kill_and_release_driver(pdev);
+        crate::sriov::disable_left_enabled(pdev);
         bindings::pci_stop_and_remove_bus_device_locked(pdev);
         bindings::pci_dev_put(pdev);
     }

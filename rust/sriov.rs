@@ -352,6 +352,45 @@ pub(crate) unsafe extern "C" fn zr_sriov_disable(dev: *mut bindings::pci_dev) {
     unsafe { Pf::new(dev) }.disable();
 }
 
+/// Disables SR-IOV of a PF that is about to be removed while its driver left it enabled.
+///
+/// Some PF drivers leave SR-IOV enabled in `.remove` on purpose, so that the VFs survive an
+/// unbind/bind of the PF driver (nvme in 7.3.4: "driver left SR-IOV enabled after remove").
+/// When the PF itself is removed (sysfs `remove`) nothing removes its VFs: `pci_stop_bus_device()`
+/// only walks a bridge's subordinate bus, and the VFs are siblings of the PF. They stay
+/// registered, holding a reference on the removed PF; the rescanned PF clears VF Enable in
+/// `sriov_init()`, and its next `sriov_numvfs` registers VFs of the same names: "sysfs: cannot
+/// create duplicate filename", a `pci_device_add()` WARNING and an Oops in `kill_device()` on
+/// the error path (stock 7.3.4, found by the x86_64 torture; Documentation/torture.rst, F4).
+/// Removing the VFs with the PF, as a driver that disables SR-IOV in `.remove` does, closes it.
+///
+/// # Safety
+///
+/// `dev` is a live PCI device held by the caller, marked dead and without a driver
+/// ([`crate::remove::kill_and_release_driver`]); process context, no device lock held.
+pub(crate) unsafe fn disable_left_enabled(dev: *mut bindings::pci_dev) {
+    // SAFETY: `dev` is live (safety requirements).
+    if unsafe { bindings::pci_dev::is_physfn_raw(dev) } == 0 {
+        return;
+    }
+    // SAFETY: `dev` is live; its device lock is `dev->dev.mutex`, taken as a driver's `.remove`
+    // runs (the context `pci_disable_sriov()` is written for).
+    unsafe { bindings::mutex_lock(&raw mut (*dev).dev.mutex) };
+    {
+        // SAFETY: `dev` is a live PF, held by the caller, and its device lock is held.
+        let pf = unsafe { Pf::new(dev) };
+        if pf.with_iov(|iov| iov.num_VFs) != 0 {
+            dev_warn!(
+                pf.device(),
+                "zpci_rrlock: removing the VFs the driver left enabled with their PF\n"
+            );
+            pf.disable();
+        }
+    }
+    // SAFETY: Locked above on this task.
+    unsafe { bindings::mutex_unlock(&raw mut (*dev).dev.mutex) };
+}
+
 /// Livepatch replacement of `sriov_numvfs_store()`: the 7.3.4 store without its two
 /// `pci_lock/unlock_rescan_remove()` pairs (VF add/del take the lock themselves now).
 ///

@@ -19,7 +19,11 @@ class OptionsTest(unittest.TestCase):
     def refused(self, argv, env, want):
         with tempfile.TemporaryDirectory() as tmp:
             build = os.path.join(tmp, "build")
-            e = dict(os.environ, ZR_BUILD=build, **env)
+            # The caller's own test options (make torture runs these tests with
+            # ZR_BOOTS_LIST set) must not leak into the cases.
+            base = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("ZR_", "TORTURE_")) or k in ("ZR_CACHE",)}
+            e = dict(base, ZR_BUILD=build, **env)
             p = subprocess.run(argv, cwd=TOP, env=e, capture_output=True, text=True, timeout=60,
                                check=False)
             self.assertNotEqual(p.returncode, 0, f"{argv} {env} accepted")
@@ -41,7 +45,7 @@ class OptionsTest(unittest.TestCase):
         sh = ["bash", "scripts/torture.sh"]
         for var, val in (("TORTURE_OPS", "abc"), ("TORTURE_OPS", "-1"), ("TORTURE_SECONDS", "0"),
                          ("TORTURE_SECONDS", "86401"), ("TORTURE_WORKERS", "9"),
-                         ("TORTURE_CYCLES", "0"), ("TORTURE_SEED", "1e3"),
+                         ("TORTURE_CYCLES", "1001"), ("TORTURE_SEED", "1e3"), ("TORTURE_HOST", "2"),
                          ("TORTURE_SEED", "99999999999"), ("TORTURE_OPS", "")):
             if val == "":
                 continue  # empty means the default
@@ -63,6 +67,10 @@ class OptionsTest(unittest.TestCase):
                 "--kernel", "/nonexistent", "--initrd", "/nonexistent", "--rundir", "/tmp/x"]
         self.refused(boot, {}, "no such file: /nonexistent")
         self.refused(boot[:2], {}, "required")
+        real = [py, "qemu/boot.py", "--machine", "qemu/machines/s390x.toml", "--kernel",
+                "/etc/hostname", "--initrd", "/etc/hostname", "--rundir", "/tmp/x"]
+        self.refused(real + ["--init-timeout", "0"], {}, "--init-timeout must be > 0")
+        self.refused(real + ["--timeout", "-1"], {}, "--timeout and --init-timeout")
 
     def test_report_scripts_usage(self):
         for script in ("scripts/torture-report.py", "scripts/scenarios.py",

@@ -76,9 +76,17 @@ zr_canary() {
 
 zr_canary_seen() { dmesg | grep -qF "$ZR_CANARY"; }
 
-# zr_dmesg_since: kernel log lines after the last canary, without time stamps.
+# zr_dmesg_since: kernel log lines after the last canary, without time stamps. If the canary
+# has scrolled out of the ring buffer (a long test), the whole buffer, and a note on stderr:
+# a check over "nothing" must not pass.
 zr_dmesg_since() {
-	dmesg | awk -v c="$ZR_CANARY" 'f { sub(/^\[[ 0-9.]+\] /, ""); print } index($0, c) { f = 1 }'
+	dmesg | awk -v c="$ZR_CANARY" '
+		{ sub(/^\[[ 0-9.]+\] /, ""); l[NR] = $0 }
+		index($0, c) { s = NR }
+		END {
+			if (!s) print "# zr_dmesg_since: canary no longer in the kernel log, reading all of it" >"/dev/stderr"
+			for (i = s + 1; i <= NR; i++) print l[i]
+		}'
 }
 
 # Known reports that are not the project's, accepted only in boots that name them in
