@@ -43,10 +43,10 @@ bench:
 	@scripts/bench.sh
 
 # The long torture run (make test runs a bounded one): build/torture.md. Options: TORTURE_OPS,
-# TORTURE_SECONDS, TORTURE_SEED, TORTURE_WORKERS, TORTURE_CYCLES, TORTURE_HOST,
+# TORTURE_SECONDS, TORTURE_SEED, TORTURE_WORKERS, TORTURE_CYCLES, TORTURE_HOST, TORTURE_FULL,
 # TORTURE_MACHINES (see scripts/torture.sh).
 torture:
-	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/torture.sh
+	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_FULL TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/torture.sh
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

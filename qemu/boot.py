@@ -19,6 +19,7 @@ Exit status: 0 if every result passed or was skipped, 1 otherwise, 2 on a usage 
 
 import argparse
 import asyncio
+import bisect
 import json
 import os
 import random
@@ -448,10 +449,36 @@ class Runner:
                 self.stalled = f"no /init after {self.args.init_timeout}s"
                 await self.kill(f"guest stalled in early boot ({self.stalled})")
 
+    async def vcpu_state(self):
+        """Saves what the vCPUs were doing (HMP `info registers -a`, program counters
+        symbolised with the kernel's System.map when it lies beside the image) before a kill:
+        a guest frozen without a word on its console shows there whether its vCPUs sat halted
+        (an emulator or interrupt problem) or spun in the kernel."""
+        if self.proc.returncode is not None or self.qmp.runstate.name != "RUNNING":
+            return
+        try:
+            regs = await asyncio.wait_for(self.qmp_cmd(
+                "human-monitor-command", {"command-line": "info registers -a"}), 15)
+            cpus = await asyncio.wait_for(self.qmp_cmd("query-cpus-fast"), 15)
+        except Exception as e:  # the kill goes on whatever the monitor answers
+            log(f"{self.args.name}: no vCPU state ({e})")
+            return
+        lines = [f"# vCPUs at the kill: {json.dumps(cpus)}"]
+        symbols = []
+        for d in (os.path.dirname(self.args.kernel), os.path.dirname(os.path.realpath(self.args.kernel))):
+            symbols = symbols or load_symbols(os.path.join(d, "System.map"))
+        for pc in vcpu_pcs(regs):
+            lines.append(f"# pc {pc:016x} {symbolise(symbols, pc)}")
+        path = os.path.join(self.rundir, "vcpu-state.txt")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n" + regs)
+        log(f"{self.args.name}: vCPU state before the kill: {path}")
+
     async def kill(self, why):
         if self.killed is None:
             self.killed = why
             log(f"{self.args.name}: killing the guest: {why}")
+            await self.vcpu_state()
         if self.proc.returncode is None:
             self.proc.kill()
             await self.proc.wait()
@@ -590,6 +617,36 @@ def parse_guest_ktap(text, timeouts, results):
         why = "TIMEOUT" if cur in timeouts else "suite did not finish"
         results.add_suite(cur, leaves + [(False, f"{cur}: {why}", "")], False)
     return plan, seen
+
+
+def load_symbols(path):
+    """Sorted (address, name) of the text symbols of a System.map, or [] without one."""
+    syms = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                w = line.split()
+                if len(w) == 3 and w[1] in "tTwW":
+                    syms.append((int(w[0], 16), w[2]))
+    except (OSError, ValueError):
+        return []
+    syms.sort()
+    return syms
+
+
+def vcpu_pcs(regs):
+    """The program counters in HMP `info registers -a` output (x86 RIP=, s390x PSW=mask .. addr)."""
+    found = re.findall(r"RIP=([0-9a-f]{16})|PSW=mask [0-9a-f]{16} addr ([0-9a-f]{16})", regs)
+    return [int(rip or psw, 16) for rip, psw in found]
+
+
+def symbolise(syms, addr):
+    """name+0xoff of the text symbol at or below `addr`, or "?"."""
+    i = bisect.bisect_right(syms, (addr, "\uffff")) - 1
+    if i < 0 or not syms:
+        return "?"
+    base, name = syms[i]
+    return f"{name}+{addr - base:#x}"
 
 
 def emulator_crash(returncode, killed, qemu_out):

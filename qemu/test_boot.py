@@ -276,6 +276,30 @@ class ConsoleScanTest(unittest.TestCase):
 
 
 
+class VcpuStateTest(unittest.TestCase):
+    def test_pcs_of_both_architectures(self):
+        regs = ("CPU#0\nRAX=0000000000000000 RBX=0000000000000001\n"
+                "RIP=ffffffff8150b7e0 RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1\n"
+                "CPU#1\nPSW=mask 0704c00180000000 addr 000003ffe03cc506 cc 00\n")
+        self.assertEqual(boot.vcpu_pcs(regs), [0xffffffff8150b7e0, 0x000003ffe03cc506])
+
+    def test_symbolise(self):
+        syms = [(0x1000, "a"), (0x2000, "b")]
+        self.assertEqual(boot.symbolise(syms, 0x2010), "b+0x10")
+        self.assertEqual(boot.symbolise(syms, 0x1000), "a+0x0")
+        self.assertEqual(boot.symbolise(syms, 0x10), "?")
+        self.assertEqual(boot.symbolise([], 0x10), "?")
+
+    def test_load_symbols_keeps_text_only(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".map") as f:
+            f.write("ffffffff81000000 T _text\nffffffff82000000 D some_data\n"
+                    "ffffffff81000100 t local_fn\n")
+            f.flush()
+            self.assertEqual(boot.load_symbols(f.name),
+                             [(0xffffffff81000000, "_text"), (0xffffffff81000100, "local_fn")])
+        self.assertEqual(boot.load_symbols("/nonexistent/System.map"), [])
+
+
 class EmulatorCrash(unittest.TestCase):
     def test_crash_names_the_assertion(self):
         with tempfile.TemporaryDirectory() as tmp:

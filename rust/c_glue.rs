@@ -21,4 +21,7 @@ extern "C" {
     pub(crate) static zr_vmlinux_nfuncs: c_uint;
     /// `klp_enable_patch()` on the module's patch.
     pub(crate) fn zr_enable_patch() -> c_int;
+    /// The address of `current_task` in the lowcore, the same on every CPU.
+    #[cfg(CONFIG_S390)]
+    pub(crate) fn zr_lowcore_current_task() -> *const u64;
 }

@@ -16,10 +16,16 @@
 //! holds `device_lock(dev)` only briefly; nobody waits for the rescan/remove lock while holding
 //! the lock of a dead, unbound device. A reference keeps the `pci_dev` alive across the steps.
 //!
-//! Beyond the upstream patch, a PF whose driver left SR-IOV enabled loses its VFs before it is
+//! Beyond the upstream patch: the store breaks its sysfs active protection instead of removing
+//! its own attribute, so that it never waits for a lock while a removal's drain waits for it
+//! (F5, see [`zr_remove_store`]); and a PF whose driver left SR-IOV enabled loses its VFs before it is
 //! removed (stock 7.3.4 leaves them registered, pointing at the removed PF; see
 //! [`crate::sriov::disable_left_enabled`]).
 
+use crate::{
+    bindings_extra,
+    rescan_lock::RescanRemoveLock, //
+};
 use kernel::{
     bindings,
     container_of,
@@ -28,6 +34,18 @@ use kernel::{
 
 /// `ssize_t remove_store(struct device *dev, struct device_attribute *attr, const char *buf,
 /// size_t count)`.
+///
+/// Stock `remove_store()` removes its own attribute (`device_remove_file_self()`), which gives
+/// the writer's active reference back once the node is unlinked, and then waits for the
+/// rescan/remove lock while holding it again. A remover that already holds the lock (a
+/// `recover`, slot power-off, a zPCI event, another PCI removal) and deletes the same device
+/// drains the device's attributes in `device_del()`, `remove` included, and waits for that
+/// reference: each waits for the other (found by the s390x torture, full mix: `recover` in
+/// `kernfs_drain()` holding the lock, `remove` writers queued on it; stock 7.3.4 has the same
+/// cycle; Documentation/torture.rst, F5). Here the store breaks its active protection first, as
+/// `recover` does, so it holds no active reference while it waits for any lock; concurrent
+/// writers are serialised by `pci_dev_is_added()` under the lock, and the protection is restored
+/// after every lock is dropped.
 ///
 /// # Safety
 ///
@@ -45,22 +63,55 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     if unsafe { bindings::kstrtoull(buf, 0, &mut val) } < 0 {
         return EINVAL.to_errno() as isize;
     }
-    // SAFETY: `dev` and `attr` are the attribute's device and descriptor, as sysfs passes them.
-    if val == 0 || !unsafe { bindings::device_remove_file_self(dev, attr) } {
+    if val == 0 {
+        return count as isize;
+    }
+    // SAFETY: `dev` and `attr` are the attribute's device and descriptor. The break drops this
+    // store's active reference and takes a reference on the device's kobject, which keeps the
+    // `pci_dev` alive until the unbreak below.
+    let kn = unsafe {
+        bindings::sysfs_break_active_protection(&raw mut (*dev).kobj, &raw const (*attr).attr)
+    };
+    if kn.is_null() {
+        // The attribute is gone: the device is being removed by someone else.
         return count as isize;
     }
     // SAFETY: `dev` is the `dev` field of a `struct pci_dev` (a PCI device attribute).
     let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
-    // SAFETY: `pdev` is live (sysfs holds the device while the store runs); the reference
-    // taken here is dropped at the end, outside every lock.
+    // SAFETY: `pdev` is pinned by the break above; process context, no lock held.
     unsafe {
-        bindings::pci_dev_get(pdev);
-        kill_and_release_driver(pdev);
-        crate::sriov::disable_left_enabled(pdev);
-        bindings::pci_stop_and_remove_bus_device_locked(pdev);
-        bindings::pci_dev_put(pdev);
+        if pci_dev_is_added(pdev) {
+            kill_and_release_driver(pdev);
+            crate::sriov::disable_left_enabled(pdev);
+        }
     }
+    {
+        let _rescan = RescanRemoveLock::lock();
+        // SAFETY: `pdev` is pinned; the rescan/remove lock is held, so whether it is added
+        // cannot change under us, and a concurrent writer that removed it first leaves nothing
+        // to do.
+        unsafe {
+            if pci_dev_is_added(pdev) {
+                bindings::pci_stop_and_remove_bus_device(pdev);
+            }
+        }
+    }
+    // SAFETY: Balances the break above, after every lock is dropped; may drop the last
+    // reference on the device.
+    unsafe { bindings::sysfs_unbreak_active_protection(kn) };
     count as isize
+}
+
+/// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
+///
+/// # Safety
+///
+/// `pdev` is live.
+pub(crate) unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
+    // SAFETY: `pdev` is live; `priv_flags` is a bitmap the core changes with atomic bit
+    // operations, read once here as `test_bit()` does.
+    let flags = unsafe { core::ptr::read_volatile(&raw const (*pdev).priv_flags) };
+    flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
 }
 
 /// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its

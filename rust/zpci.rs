@@ -472,18 +472,6 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
     0
 }
 
-/// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
-///
-/// # Safety
-///
-/// `pdev` is live.
-unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
-    // SAFETY: `pdev` is live; `priv_flags` is a bitmap the core changes with atomic bit
-    // operations, read once here as `test_bit()` does.
-    let flags = unsafe { core::ptr::read_volatile(&raw const (*pdev).priv_flags) };
-    flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
-}
-
 /// `_do_recover()` of arch/s390/pci/pci_sysfs.c (inlined into `recover_store()` in 7.3.4).
 ///
 /// # Safety
@@ -541,7 +529,13 @@ pub(crate) unsafe extern "C" fn zr_recover_store(
     let kn = unsafe {
         bindings::sysfs_break_active_protection(&raw mut (*dev).kobj, &raw const (*attr).attr)
     };
-    kernel::warn_on!(kn.is_null());
+    if kn.is_null() {
+        // The attribute is gone already: a concurrent `recover` or removal deletes the device.
+        // Going on would mean waiting for locks while still holding this store's active
+        // reference, which that removal's drain waits for (the cycle `zr_remove_store()`
+        // describes).
+        return ENODEV.to_errno() as isize;
+    }
     // SAFETY: `pdev` is a live zPCI device, pinned by the protection break (a kobject reference).
     let ret = match unsafe { Zdev::of_pci_dev(pdev) } {
         Some(zdev) => recover_locked(dev, attr, pdev, &zdev),
@@ -570,18 +564,33 @@ fn recover_locked(
     if state.state() != bindings::zpci_state_ZPCI_FN_STATE_CONFIGURED {
         return 0;
     }
-    // SAFETY: `dev`, `attr` as the store got them; a second removal is a no-op, which
-    // serialises concurrent `recover` writes (all but the first find the old device removed).
-    unsafe { bindings::device_remove_file(dev, attr) };
-    // SAFETY: `pdev` is pinned by the caller.
-    if unsafe { pci_dev_is_added(pdev) } {
+    // The attribute goes first: a second removal is a no-op, which serialises concurrent
+    // `recover` writes (all but the first find the old device removed). But only while the
+    // device is registered: a concurrent `recover` (or `remove`) may have deleted it, and with
+    // it its sysfs directory, while this store waited for `state_lock`; removing a file of a
+    // deleted device warns (`kernfs: can not remove 'recover', no directory`, F1, which stock
+    // `recover_store()` shows and the first version of this replacement kept: 5 WARNINGs in
+    // 1283 operations of the long s390x torture). The rescan/remove lock keeps the device
+    // registered from the check to the removal; every remover deletes devices under it.
+    let added = {
+        let _rescan = RescanRemoveLock::lock();
+        // SAFETY: `pdev` is pinned by the caller.
+        let added = unsafe { remove::pci_dev_is_added(pdev) };
+        if added {
+            // SAFETY: `dev`, `attr` as the store got them; `dev` is registered (checked under
+            // the lock every remover holds).
+            unsafe { bindings::device_remove_file(dev, attr) };
+        }
+        added
+    };
+    if added {
         // SAFETY: As above; under `state_lock`, before the rescan/remove lock.
         unsafe { remove::kill_and_release_driver(pdev) };
     }
     let rescan = RescanRemoveLock::lock();
     let mut ret = 0;
     // SAFETY: `pdev` is pinned by the caller.
-    if unsafe { pci_dev_is_added(pdev) } {
+    if unsafe { remove::pci_dev_is_added(pdev) } {
         // SAFETY: `pdev` is added, `zdev` its function; `state_lock` and the rescan/remove lock
         // are held.
         ret = unsafe { do_recover(pdev, zdev, &rescan) };

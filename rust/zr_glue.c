@@ -16,6 +16,9 @@
 #include <linux/kernel.h>
 #include <linux/livepatch.h>
 #include <linux/module.h>
+#ifdef CONFIG_S390
+#include <asm/lowcore.h>
+#endif
 
 #include "bindings_extra.h"
 #include "zr_glue.h"
@@ -106,6 +109,18 @@ static struct klp_patch zr_patch = {
 	.mod = THIS_MODULE,
 	.objs = zr_objs,
 };
+
+#ifdef CONFIG_S390
+/*
+ * The address of current_task in the lowcore. Every CPU sees its own lowcore at one address
+ * (prefixing, or the relocated lowcore chosen at boot), so the address is a constant and the
+ * Rust lock reads `current` through it inline instead of calling rust_helper_get_current().
+ */
+const u64 *zr_lowcore_current_task(void)
+{
+	return &get_lowcore()->current_task;
+}
+#endif
 
 int zr_enable_patch(void)
 {

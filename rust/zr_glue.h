@@ -33,6 +33,9 @@ extern const size_t zr_sizeof_zpci_dev;
 extern const size_t zr_sizeof_zpci_bus;
 #endif
 int zr_enable_patch(void);
+#ifdef CONFIG_S390
+const u64 *zr_lowcore_current_task(void);
+#endif
 
 /* Defined in Rust. */
 void zr_pci_lock_rescan_remove(void);

@@ -11,7 +11,8 @@
 # removal is freeing (DEBUG_LOCKS_WARN_ON in device_del, "attempt to add DMA range to existing
 # map"), seen here in 1 of 2 stock runs. Which report comes depends on timing, so the stock boot
 # allows any (its own boot; the table records what it saw). With the livepatch both loops must
-# finish and the function come back bound, with a clean log.
+# finish and the function come back bound, with a clean log; on the stock kernel a function
+# that F3 left unusable after a report is a SKIP.
 . "$(dirname "$0")/functions.sh"
 
 fn=${1:-zigb}
@@ -38,9 +39,17 @@ zr_log "race for $(zr_race_seconds) s: slot power off/on $fn vs remove/rescan $f
 zr_worker power "$(zr_race_seconds)" power_cycle
 zr_worker remove "$(zr_race_seconds)" remove_rescan
 zr_race_report --stock-allows '.' power remove
-if zr_workers_done; then
-	zr_check "$fn: present with driver $(zr_fn_driver "$fn") bound afterwards" zr_restore_fn "$fn"
-else
+desc="$fn: present with driver $(zr_fn_driver "$fn") bound afterwards"
+if ! zr_workers_done; then
 	ktap_test_skip "$fn: not restored, F3 wedged the stock kernel"
+elif zr_restore_fn "$fn"; then
+	ktap_test_pass "$desc"
+elif ! zr_patched && zr_dmesg_has "$ZR_REPORT_RE"; then
+	# F3 can leave a half-registered pci_dev behind (probe of a duplicate fails, or the
+	# function stays unbound): after such a stock report that is a stock outcome too.
+	echo "# $fn: $(zr_fn_dev "$fn" || echo absent), slot power $(cat "$slot/power" 2>/dev/null), after the stock report above"
+	ktap_test_skip "$fn: not restored, F3 left the function unusable on the stock kernel"
+else
+	ktap_test_fail "$desc"
 fi
 ktap_finished
