@@ -336,7 +336,23 @@ zr_host() {
 # zr.functions=ID:FID:DRIVER;ID:FID:DRIVER;...
 # Forks are slow under TCG: the helpers below use shell builtins where they can.
 
-zr_cmdline() { tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -n1; }
+# The kernel command line, read once by the read builtin.
+ZR_CMDLINE=''
+read -r ZR_CMDLINE 2>/dev/null </proc/cmdline
+
+# zr_cmdline NAME: the value of the last NAME= word of the kernel command line (nothing if
+# there is none). No process but the caller's $(...).
+zr_cmdline() {
+	_zr_cv='' _zr_ifs=$IFS IFS=' '
+	set -f
+	for _zr_w in $ZR_CMDLINE; do
+		case "$_zr_w" in "$1="*) _zr_cv=${_zr_w#"$1="} ;; esac
+	done
+	set +f
+	IFS=$_zr_ifs
+	[ -n "$_zr_cv" ] && echo "$_zr_cv"
+	return 0
+}
 
 ZR_FUNCTIONS=$(zr_cmdline zr.functions)
 ZR_ARCH=${ZR_ARCH:-$(uname -m)}
@@ -348,69 +364,89 @@ zr_functions() {
 	IFS=$_IFS
 }
 
-# zr_fn_field ID N: field N (1 id, 2 fid, 3 driver) of function ID.
-zr_fn_field() {
-	_IFS=$IFS IFS=';'
-	for _f in $ZR_FUNCTIONS; do
+# zr_fn_get ID N: ZR_F becomes field N (1 id, 2 fid, 3 driver) of function ID; fails (ZR_F
+# empty) if ID is not listed. The helpers that run in the caller's shell (no $(...)) keep
+# their own variables under _zr_ names: a caller's _f or _d must survive them.
+zr_fn_get() {
+	ZR_F=''
+	_zr_gifs=$IFS IFS=';'
+	for _zr_ge in $ZR_FUNCTIONS; do
 		IFS=:
 		# shellcheck disable=SC2086 # split on ':' on purpose
-		set -- $_f "$1" "$2"
+		set -- $_zr_ge "$1" "$2"
 		IFS=';'
 		if [ "$1" = "$4" ]; then
-			case "$5" in 1) echo "$1" ;; 2) echo "$2" ;; 3) echo "$3" ;; esac
-			IFS=$_IFS
+			case "$5" in 1) ZR_F=$1 ;; 2) ZR_F=$2 ;; 3) ZR_F=$3 ;; esac
+			IFS=$_zr_gifs
 			return 0
 		fi
 		set -- "$4" "$5"
 	done
-	IFS=$_IFS
+	IFS=$_zr_gifs
 	return 1
 }
+
+# zr_fn_field ID N: field N of function ID, printed.
+zr_fn_field() { zr_fn_get "$1" "$2" && echo "$ZR_F"; }
 
 zr_fn_fid() { zr_fn_field "$1" 2; }
 zr_fn_driver() { zr_fn_field "$1" 3; }
 
-# zr_fn_dev ID: sysfs directory of function ID's pci_dev, found on s390x by its zPCI
-# function_id, elsewhere as function 0 in its hot-plug slot; fails if it is not there.
-zr_fn_dev() {
+# zr_fn_find_slot ID: ZR_SD becomes the hot-plug slot directory of function ID (s390x: named
+# after the zPCI function id; elsewhere the slot number of its port).
+zr_fn_find_slot() {
+	ZR_SD=''
+	zr_fn_get "$1" 2 || return 1
+	case "$ZR_F" in '' | *[!0-9]*) return 1 ;; esac
+	if [ "$ZR_ARCH" = s390x ]; then
+		ZR_SD=/sys/bus/pci/slots/$(printf '%08x' "$ZR_F")
+	else
+		ZR_SD=/sys/bus/pci/slots/$ZR_F
+	fi
+}
+
+# zr_fn_slot ID: the same, printed.
+zr_fn_slot() { zr_fn_find_slot "$1" && echo "$ZR_SD"; }
+
+# zr_fn_find ID: ZR_DEV becomes the sysfs directory of function ID's pci_dev, found on s390x
+# by its zPCI function_id, elsewhere as function 0 in its hot-plug slot; fails (ZR_DEV empty)
+# if it is not there. No process at all: the polling helpers below call it many times.
+zr_fn_find() {
+	ZR_DEV=''
 	if [ "$ZR_ARCH" != s390x ]; then
-		read -r _a 2>/dev/null <"$(zr_fn_slot "$1")/address" || return 1
-		[ -d "/sys/bus/pci/devices/$_a.0" ] || return 1
-		echo "/sys/bus/pci/devices/$_a.0"
+		zr_fn_find_slot "$1" || return 1
+		read -r _zr_fa 2>/dev/null <"$ZR_SD/address" || return 1
+		[ -d "/sys/bus/pci/devices/$_zr_fa.0" ] || return 1
+		ZR_DEV=/sys/bus/pci/devices/$_zr_fa.0
 		return 0
 	fi
-	_fid=$(printf '0x%08x' "$(zr_fn_fid "$1")") || return 1
-	for _d in /sys/bus/pci/devices/*; do
-		[ -r "$_d/function_id" ] || continue
-		read -r _v <"$_d/function_id"
-		[ "$_v" = "$_fid" ] && { echo "$_d"; return 0; }
+	zr_fn_get "$1" 2 || return 1
+	case "$ZR_F" in '' | *[!0-9]*) return 1 ;; esac
+	for _zr_fd in /sys/bus/pci/devices/*; do
+		[ -r "$_zr_fd/function_id" ] || continue
+		read -r _zr_fv <"$_zr_fd/function_id" || continue
+		case "$_zr_fv" in 0x*) ;; *) continue ;; esac
+		[ "$((_zr_fv))" = "$ZR_F" ] && { ZR_DEV=$_zr_fd; return 0; }
 	done
 	return 1
 }
 
-# zr_fn_slot ID: the hot-plug slot directory of function ID (s390x: named after the zPCI
-# function id; elsewhere the slot number of its port).
-zr_fn_slot() {
-	if [ "$ZR_ARCH" = s390x ]; then
-		printf '/sys/bus/pci/slots/%08x\n' "$(zr_fn_fid "$1")"
-	else
-		echo "/sys/bus/pci/slots/$(zr_fn_fid "$1")"
-	fi
-}
+# zr_fn_dev ID: the same, printed.
+zr_fn_dev() { zr_fn_find "$1" && echo "$ZR_DEV"; }
 
 # zr_fn_bound_driver ID: name of the driver bound to function ID (empty if none).
 zr_fn_bound_driver() {
-	_d=$(zr_fn_dev "$1") || return 1
-	[ -e "$_d/driver" ] || return 1
-	basename "$(readlink "$_d/driver")"
+	zr_fn_find "$1" && [ -e "$ZR_DEV/driver" ] || return 1
+	_zr_bl=$(readlink "$ZR_DEV/driver") || return 1
+	echo "${_zr_bl##*/}"
 }
 
-zr_fn_present() { zr_fn_dev "$1" >/dev/null; }
-zr_fn_absent() { ! zr_fn_dev "$1" >/dev/null; }
+zr_fn_present() { zr_fn_find "$1"; }
+zr_fn_absent() { ! zr_fn_find "$1"; }
 # zr_fn_bound ID: function ID is bound to its expected driver.
 zr_fn_bound() {
-	_d=$(zr_fn_dev "$1") || return 1
-	[ -e "/sys/bus/pci/drivers/$(zr_fn_driver "$1")/${_d##*/}" ]
+	zr_fn_find "$1" && zr_fn_get "$1" 3 || return 1
+	[ -e "/sys/bus/pci/drivers/$ZR_F/${ZR_DEV##*/}" ]
 }
 
 # zr_wait_present ID / zr_wait_absent ID / zr_wait_bound ID: bounded waits (about 30 s).

@@ -49,6 +49,7 @@ elif ! zr_patched && zr_dmesg_has "$ZR_REPORT_RE"; then
 	# function stays unbound): after such a stock report that is a stock outcome too.
 	echo "# $fn: $(zr_fn_dev "$fn" || echo absent), slot power $(cat "$slot/power" 2>/dev/null), after the stock report above"
 	ktap_test_skip "$fn: not restored, F3 left the function unusable on the stock kernel"
+	trap - EXIT # every means of restoring it was just tried
 else
 	ktap_test_fail "$desc"
 fi
