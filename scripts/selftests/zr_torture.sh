@@ -41,7 +41,8 @@ opt() {
 	fi
 }
 read -r _up _ </proc/uptime
-opt seed $((($$ * 7919 + ${_up#*.}) % 1000000)) 0 2147483647
+# The hundredths of the uptime, as 100..199: "08" alone would be an invalid octal number.
+opt seed $((($$ * 7919 + 1${_up#*.}) % 1000000)) 0 2147483647
 seed=$_opt
 opt seconds 10 1 86400
 seconds=$_opt
