@@ -46,7 +46,7 @@ class OptionsTest(unittest.TestCase):
         for var, val in (("TORTURE_OPS", "abc"), ("TORTURE_OPS", "-1"), ("TORTURE_SECONDS", "0"),
                          ("TORTURE_SECONDS", "86401"), ("TORTURE_WORKERS", "9"),
                          ("TORTURE_CYCLES", "1001"), ("TORTURE_SEED", "1e3"), ("TORTURE_HOST", "2"),
-                         ("TORTURE_FULL", "x"),
+                         ("TORTURE_FULL", "x"), ("TORTURE_SECONDS", "08"),
                          ("TORTURE_SEED", "99999999999"), ("TORTURE_OPS", "")):
             if val == "":
                 continue  # empty means the default

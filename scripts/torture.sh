@@ -28,7 +28,8 @@ set -u
 
 # num NAME VALUE MIN MAX: VALUE is a number in MIN..MAX, else the run stops before anything.
 num() {
-	if ! [[ "$2" =~ ^[0-9]{1,10}$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
+	# No leading zero: the guest's shell arithmetic would read "010" as octal.
+	if ! [[ "$2" =~ ^(0|[1-9][0-9]{0,9})$ ]] || [ "$2" -lt "$3" ] || [ "$2" -gt "$4" ]; then
 		zr_die "torture: $1='$2' is not a number in $3..$4"
 	fi
 }

@@ -142,7 +142,7 @@ zr_worker() {
 	_zr_wn=$1 _zr_ws=$2
 	shift 2
 	case "$_zr_ws" in
-	'' | *[!0-9]* | 0 | ??????*) zr_die "worker $_zr_wn: '$_zr_ws' is not a number of seconds in 1..99999 (zr.race_seconds=?)" ;;
+	'' | *[!0-9]* | 0* | ??????*) zr_die "worker $_zr_wn: '$_zr_ws' is not a number of seconds in 1..99999 (zr.race_seconds=?)" ;;
 	esac
 	mkdir -p "$ZR_WORKDIR"
 	echo "0 0" >"$ZR_WORKDIR/$_zr_wn"

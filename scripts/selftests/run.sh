@@ -67,7 +67,7 @@ for t in $tests; do
 	_o=$(zr_cmdline "zr.timeout_$t")
 	case "$_o" in
 	'') ;;
-	*[!0-9]* | 0 | ??????*) echo "run.sh: zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" >/dev/kmsg
+	*[!0-9]* | 0* | ??????*) echo "run.sh: zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" >/dev/kmsg
 		out "# zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" ;;
 	*) to=$_o ;;
 	esac

@@ -12,7 +12,7 @@
 
 cycles=$(zr_cmdline zr.lifecycle_cycles)
 case "${cycles:=3}" in
-*[!0-9]* | 0 | ?????*) zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000" ;;
+*[!0-9]* | 0* | ?????*) zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000" ;;
 esac
 [ "$cycles" -le 1000 ] || zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000"
 ko=$ZR_MODDIR/$ZR_MOD.ko

@@ -34,7 +34,8 @@ opt() {
 	_opt=$(zr_cmdline "zr.torture_$1")
 	[ -z "$_opt" ] && _opt=$2
 	case "$_opt" in
-	*[!0-9]* | ????????????*) zr_die "zr.torture_$1=$_opt: not a number in $3..$4" ;;
+	# A leading zero would make shell arithmetic read it as octal ("08": a syntax error).
+	*[!0-9]* | ????????????* | 0?*) zr_die "zr.torture_$1=$_opt: not a number in $3..$4" ;;
 	esac
 	if [ "$_opt" -lt "$3" ] || [ "$_opt" -gt "$4" ]; then
 		zr_die "zr.torture_$1=$_opt: not in $3..$4"
