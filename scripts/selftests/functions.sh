@@ -392,12 +392,17 @@ zr_fn_field() { zr_fn_get "$1" "$2" && echo "$ZR_F"; }
 zr_fn_fid() { zr_fn_field "$1" 2; }
 zr_fn_driver() { zr_fn_field "$1" 3; }
 
+# zr_fn_get_fid ID: ZR_F becomes the fid of function ID, a decimal number; fails otherwise.
+zr_fn_get_fid() {
+	zr_fn_get "$1" 2 || return 1
+	case "$ZR_F" in '' | *[!0-9]*) return 1 ;; esac
+}
+
 # zr_fn_find_slot ID: ZR_SD becomes the hot-plug slot directory of function ID (s390x: named
 # after the zPCI function id; elsewhere the slot number of its port).
 zr_fn_find_slot() {
 	ZR_SD=''
-	zr_fn_get "$1" 2 || return 1
-	case "$ZR_F" in '' | *[!0-9]*) return 1 ;; esac
+	zr_fn_get_fid "$1" || return 1
 	if [ "$ZR_ARCH" = s390x ]; then
 		ZR_SD=/sys/bus/pci/slots/$(printf '%08x' "$ZR_F")
 	else
@@ -420,8 +425,7 @@ zr_fn_find() {
 		ZR_DEV=/sys/bus/pci/devices/$_zr_fa.0
 		return 0
 	fi
-	zr_fn_get "$1" 2 || return 1
-	case "$ZR_F" in '' | *[!0-9]*) return 1 ;; esac
+	zr_fn_get_fid "$1" || return 1
 	for _zr_fd in /sys/bus/pci/devices/*; do
 		[ -r "$_zr_fd/function_id" ] || continue
 		read -r _zr_fv <"$_zr_fd/function_id" || continue
