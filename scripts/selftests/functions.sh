@@ -136,14 +136,23 @@ ZR_WORKDIR=${ZR_WORKDIR:-/tmp/zr-workers.$$}
 
 zr_uptime() { read -r _zr_u _ </proc/uptime; echo "${_zr_u%.*}"; }
 
+# zr_num_in VALUE MIN MAX: true when VALUE is a decimal number in MIN..MAX, written without a
+# leading zero (shell arithmetic reads "010" as octal and "08" as an error). Every numeric
+# option of the guest tests goes through it.
+zr_num_in() {
+	case "$1" in
+	'' | *[!0-9]* | 0?* | ???????????*) return 1 ;;
+	esac
+	[ "$1" -ge "$2" ] && [ "$1" -le "$3" ]
+}
+
 # zr_worker NAME SECONDS CMD...: run CMD repeatedly for SECONDS in the background. Its output
 # goes nowhere: a worker stuck in the kernel must not hold the test's output pipe open.
 zr_worker() {
 	_zr_wn=$1 _zr_ws=$2
 	shift 2
-	case "$_zr_ws" in
-	'' | *[!0-9]* | 0* | ??????*) zr_die "worker $_zr_wn: '$_zr_ws' is not a number of seconds in 1..99999 (zr.race_seconds=?)" ;;
-	esac
+	zr_num_in "$_zr_ws" 1 99999 ||
+		zr_die "worker $_zr_wn: '$_zr_ws' is not a number of seconds in 1..99999 (zr.race_seconds=?)"
 	mkdir -p "$ZR_WORKDIR"
 	echo "0 0" >"$ZR_WORKDIR/$_zr_wn"
 	(

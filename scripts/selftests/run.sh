@@ -65,12 +65,12 @@ for t in $tests; do
 	to=${to:-60}
 	# zr.timeout_NAME=SECONDS on the kernel command line overrides it (long torture runs).
 	_o=$(zr_cmdline "zr.timeout_$t")
-	case "$_o" in
-	'') ;;
-	*[!0-9]* | 0* | ??????*) echo "run.sh: zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" >/dev/kmsg
-		out "# zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" ;;
-	*) to=$_o ;;
-	esac
+	if zr_num_in "$_o" 1 99999; then
+		to=$_o
+	elif [ -n "$_o" ]; then
+		echo "run.sh: zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to" >/dev/kmsg
+		out "# zr.timeout_$t=$_o is not a number of seconds (1..99999); using $to"
+	fi
 	if awk -v t="$t" '$1 == t && $3 == "host" { f = 1 } END { exit !f }' "$ZR_SELFTESTS/tests.list"; then
 		connect wait || echo "run.sh: host ports missing" >/dev/kmsg
 	else

@@ -11,10 +11,7 @@
 . "$(dirname "$0")/functions.sh"
 
 cycles=$(zr_cmdline zr.lifecycle_cycles)
-case "${cycles:=3}" in
-*[!0-9]* | 0* | ?????*) zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000" ;;
-esac
-[ "$cycles" -le 1000 ] || zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000"
+zr_num_in "${cycles:=3}" 1 1000 || zr_die "zr.lifecycle_cycles=$cycles: not a number in 1..1000"
 ko=$ZR_MODDIR/$ZR_MOD.ko
 nest=$ZR_MODDIR/klp/zr_nest.ko
 if [ ! -f "$ko" ] || [ ! -f "$nest" ]; then

@@ -33,13 +33,7 @@ fi
 opt() {
 	_opt=$(zr_cmdline "zr.torture_$1")
 	[ -z "$_opt" ] && _opt=$2
-	case "$_opt" in
-	# A leading zero would make shell arithmetic read it as octal ("08": a syntax error).
-	*[!0-9]* | ????????????* | 0?*) zr_die "zr.torture_$1=$_opt: not a number in $3..$4" ;;
-	esac
-	if [ "$_opt" -lt "$3" ] || [ "$_opt" -gt "$4" ]; then
-		zr_die "zr.torture_$1=$_opt: not in $3..$4"
-	fi
+	zr_num_in "$_opt" "$3" "$4" || zr_die "zr.torture_$1=$_opt: not a number in $3..$4"
 }
 read -r _up _ </proc/uptime
 # The hundredths of the uptime, as 100..199: "08" alone would be an invalid octal number.
