@@ -579,12 +579,21 @@ class Results:
 LEAF = re.compile(r"^\s+(not ok|ok) \d+ (.*?)(?: # (.*))?$")
 SUITE_BEGIN = re.compile(r"^# zr-suite: (\S+)")
 SUITE_END = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (.*))?$")
+# A suite's diagnostic line ("  # round 2: znvme not back"), not its totals.
+DIAG = re.compile(r"^\s+#\s+(?!Totals:)(\S.*)$|^\s+(Bail out!.*)$")
+
+
+def with_diag(desc, diag):
+    """A failure's description with the guest's last diagnostic before it, so the failure line
+    itself (all that a CI log may keep) says why."""
+    return f"{desc} [{diag}]" if diag else desc
 
 
 def parse_guest_ktap(text, timeouts, results):
-    """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'.
+    """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'. A failure carries
+    the suite's last diagnostic line after its previous result.
     Returns (planned suites or None, suites seen)."""
-    cur, leaves = None, []
+    cur, leaves, diag = None, [], ""
     plan, seen = None, 0
     for line in text.splitlines():
         m = re.match(r"^1\.\.(\d+)", line)
@@ -595,27 +604,35 @@ def parse_guest_ktap(text, timeouts, results):
         if m:
             seen += 1
             if cur:
-                results.add_suite(cur, leaves + [(False, "suite did not finish", "")], False)
-            cur, leaves = m.group(1), []
+                results.add_suite(cur, leaves + [(False, with_diag("suite did not finish", diag), "")],
+                                  False)
+            cur, leaves, diag = m.group(1), [], ""
             continue
         if cur is None:
             continue
         m = LEAF.match(line)
         if m:
-            leaves.append((m.group(1) == "ok", m.group(2).strip(), (m.group(3) or "").strip()))
+            ok, desc = m.group(1) == "ok", m.group(2).strip()
+            leaves.append((ok, desc if ok else with_diag(desc, diag), (m.group(3) or "").strip()))
+            diag = ""
+            continue
+        m = DIAG.match(line)
+        if m:
+            diag = (m.group(1) or m.group(2)).strip()[:160]
             continue
         m = SUITE_END.match(line)
         if m and m.group(2) == cur:
             ok = m.group(1) == "ok"
             if not ok and all(o or d.upper().startswith("SKIP") for o, _, d in leaves):
-                leaves.append((False, f"suite exited with failure ({m.group(3) or 'no reason'})", ""))
+                why = f"suite exited with failure ({m.group(3) or 'no reason'})"
+                leaves.append((False, with_diag(why, diag), ""))
             if not leaves:
                 leaves.append((ok, "suite ran", m.group(3) or ""))
             results.add_suite(cur, leaves)
             cur = None
     if cur:
         why = "TIMEOUT" if cur in timeouts else "suite did not finish"
-        results.add_suite(cur, leaves + [(False, f"{cur}: {why}", "")], False)
+        results.add_suite(cur, leaves + [(False, with_diag(f"{cur}: {why}", diag), "")], False)
     return plan, seen
 
 

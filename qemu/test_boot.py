@@ -179,6 +179,18 @@ class GuestKtapTest(unittest.TestCase):
         boot.parse_guest_ktap(text, [], res)
         self.assertEqual(res.counts(), (1, 1, 0))
 
+    def test_a_failure_carries_the_last_diagnostic_before_it(self):
+        text = ("# zr-suite: s\n  1..3\n  # round 1: fine\n  ok 1 a\n  # round 2: znvme not back\n"
+                "  not ok 2 rounds (1 done)\n  # Totals: pass:1 fail:1\n  not ok 3 b\n"
+                "not ok 1 s # exit 1\n# zr-suite: t\n  1..2\n  # waiting for x\n")
+        res = boot.Results()
+        boot.parse_guest_ktap(text, ["t"], res)
+        self.assertEqual(res.failures(), ["s: rounds (1 done) [round 2: znvme not back]", "s: b",
+                                          "t: t: TIMEOUT [waiting for x]"])
+        res = boot.Results()
+        boot.parse_guest_ktap("# zr-suite: u\n  Bail out!  x=0: bad\nnot ok 1 u # exit 1\n", [], res)
+        self.assertEqual(res.failures(), ["u: suite exited with failure (exit 1) [Bail out!  x=0: bad]"])
+
     def test_missing_suites_are_reported_by_the_plan(self):
         res = boot.Results()
         self.assertEqual(boot.parse_guest_ktap("KTAP version 1\n1..3\n", [], res), (3, 0))

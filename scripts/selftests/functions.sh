@@ -127,6 +127,58 @@ zr_no_reports() {
 # zr_dmesg_has REGEX: a line after the canary matches.
 zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
 
+# zr_blocked: one line for a timed-out test: the tasks in uninterruptible sleep, each with the
+# first frames of its stack below the scheduler's and the sleeping locks' own (sysrq w), and
+# the locks every task holds (sysrq d, lockdep). The whole dumps are in the console log.
+zr_blocked() {
+	echo "zr-test: sysrq dump" >/dev/kmsg
+	{ echo w >/proc/sysrq-trigger && echo d >/proc/sysrq-trigger; } 2>/dev/null ||
+		{ echo "no sysrq"; return 0; }
+	dmesg | zr_blocked_summary
+}
+
+# zr_blocked_summary: zr_blocked's line from a kernel log on stdin (the dumps after the last
+# "zr-test: sysrq dump").
+zr_blocked_summary() {
+	awk '
+		function flush() { if (t != "") { b = b bs t; bs = "; " } t = "" }
+		# A Rust v0 symbol as CRATE::..::NAME (its first and last identifiers).
+		function rsym(f, c, n, L) {
+			if (f !~ /^_R/) return f
+			c = ""
+			if (match(f, /C(s[0-9A-Za-z]*_)?[0-9]+/)) {
+				n = substr(f, RSTART, RLENGTH)
+				sub(/^C(s[0-9A-Za-z]*_)?/, "", n)
+				c = substr(f, RSTART + RLENGTH, n + 0)
+			}
+			for (L = 1; L < length(f); L++)
+				if (substr(f, 1, length(f) - L) ~ ("[^0-9]" L "$"))
+					return c "::..::" substr(f, length(f) - L + 1)
+			return f
+		}
+		/zr-test: sysrq dump/ { t = b = bs = h = hs = w = off = ""; next }
+		/INFO: lockdep is turned off/ { off = 1; next }
+		/ task:/ { flush(); sub(/.* task:/, ""); t = $1; k = 0; next }
+		/ locks? held by / { flush(); sub(/.* held by /, ""); sub(/:$/, ""); w = $1; next }
+		/ #[0-9]+: / {
+			if (w != "" && match($0, /\([^)]*\)/) && (l = substr($0, RSTART + 1, RLENGTH - 2)) != "rcu_read_lock") {
+				h = h hs w ":" l; hs = ", "
+			}
+			next
+		}
+		t != "" && k < 3 && match($0, /[A-Za-z_][A-Za-z0-9_.]*\+0x/) {
+			f = substr($0, RSTART, RLENGTH - 3)
+			if (f ~ /schedule|switch_to|^__mutex_lock|^mutex_lock|wait_for_common|wait_for_completion|^rwsem_down|^__down|^down_|^__wait|nanosleep/)
+				next
+			t = t (k ? "<" : " in ") rsym(f); k++
+		}
+		END {
+			flush()
+			s = "blocked: " (b == "" ? "none" : b) "; held: " (h != "" ? h : off ? "unknown (lockdep is off after its first report)" : "none")
+			print (length(s) > 600 ? substr(s, 1, 597) "..." : s)
+		}'
+}
+
 # ---- races --------------------------------------------------------------------------------
 # Concurrent workers for the race scenarios. Each runs in the background for a time bound and
 # keeps "ROUNDS FAILED [done]" in its status file. At most one worker may talk to the host (the
@@ -556,8 +608,19 @@ zr_insmod() {
 	return 1
 }
 
-# zr_rmmod NAME: unload a module and wait until it is gone.
+# zr_mod_unused NAME: the module's reference count is 0 (or it has none).
+zr_mod_unused() {
+	_zr_rc=0
+	[ -r "/sys/module/$1/refcnt" ] && read -r _zr_rc <"/sys/module/$1/refcnt" 2>/dev/null
+	[ "$_zr_rc" = 0 ]
+}
+
+# zr_rmmod NAME: unload a module and wait until it is gone. Its references are waited for
+# first, as the kernel's livepatch selftests do: a disabled livepatch drops its own only after
+# its sysfs directory is gone (klp_free_patch_finish(), in a work item), so an rmmod in between
+# fails with "in use"; rmmod itself then names what still holds it.
 zr_rmmod() {
+	zr_loop_until "zr_mod_unused $1"
 	zr_log "% rmmod $1"
 	rmmod "$1" 2>&1 | sed 's/^/# /'
 	zr_loop_until "! zr_mod_loaded $1"
