@@ -128,8 +128,8 @@ zr_no_reports() {
 zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
 
 # zr_blocked: one line for a timed-out test: the tasks in uninterruptible sleep, each with the
-# first frames of its stack below the scheduler's and the sleeping locks' own (sysrq w), and
-# the locks every task holds (sysrq d, lockdep). The whole dumps are in the console log.
+# first frames of its stack that are neither the scheduler's nor a sleeping lock's (sysrq w),
+# and the locks every task holds (sysrq d, lockdep). The whole dumps are in the console log.
 zr_blocked() {
 	echo "zr-test: sysrq dump" >/dev/kmsg
 	{ echo w >/proc/sysrq-trigger && echo d >/proc/sysrq-trigger; } 2>/dev/null ||

@@ -169,12 +169,13 @@ while [ "$i" -lt "$nworkers" ]; do
 	(worker "$i") </dev/null >/dev/null 2>&1 &
 	i=$((i + 1))
 done
+started=$(zr_uptime)
 
-# Wait for the workers: the bound is the time bound (or the budget at a slow 1 op/s per
-# worker) plus 60 s for the last operation; a worker still running then is stuck.
+# Wait for the workers: each stops at its share of the budget or at the time bound, whichever
+# comes first, and how fast the budget goes is not known (0.1-0.3 operations per second and
+# worker under TCG), so the bound is the time bound, counted on the clock from the workers'
+# start, plus 60 s for the last operation; a worker still running then is stuck.
 bound=$seconds
-[ "$budget" -gt 0 ] && bound=$((budget / nworkers + 1))
-[ "$bound" -gt "$seconds" ] && bound=$seconds
 all_done() {
 	for _w in "$dir"/*; do
 		_l=''
@@ -182,10 +183,9 @@ all_done() {
 		case "$_l" in *done) ;; *) return 1 ;; esac
 	done
 }
-_wait=$((bound + 60))
-while ! all_done && [ "$_wait" -gt 0 ]; do
+_until=$((started + bound + 60))
+while ! all_done && [ "$(zr_uptime)" -lt "$_until" ]; do
 	sleep 1
-	_wait=$((_wait - 1))
 done
 stuck=0
 for _w in "$dir"/*; do
