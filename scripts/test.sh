@@ -166,28 +166,31 @@ run_boot() {
 			esac
 		done
 	fi
-	rm -rf "$rundir" "$rundir.rc" "$rundir.crashed" "$rundir.retry"
-	local try crash
-	for try in 1 2; do
+	rm -rf "$rundir" "$rundir.rc" "$rundir".crashed* "$rundir.retry"
+	local try crash kept
+	for try in 1 2 3; do
 		mkdir -p "$rundir"
 		"$ZR_CACHE/venv/bin/python3" "$ZR_TOP/qemu/boot.py" --machine "$ZR_TOP/qemu/machines/$machine.toml" \
 			--kernel "${prepared[$machine]}/zr-image" --initrd "$ZR_BUILD/guest/$machine/initramfs.cpio" \
 			--rundir "$rundir" --name "$name" \
 			--append "zr.tests=$tests $append ${ZR_APPEND:-}" "${xargs[@]}" >"$rundir.ktap"
 		echo "$?" >"$rundir.rc"
-		# QEMU itself crashing (an emulator bug, e.g. a TCG assertion; never the guest kernel's
-		# doing), or a guest stalled in early boot before /init (seen under TCG on a loaded
-		# host, before any test or module ran), is not a result: the boot runs once more, the
-		# first run kept beside it.
+		# QEMU itself crashing (an emulator bug, e.g. a TCG assertion or QEMU 10.0.2's s390x
+		# segfault around zPCI hot-plug; never the guest kernel's doing), or a guest stalled in
+		# early boot before /init (seen under TCG on a loaded host, before any test or module
+		# ran), is not a result: the boot runs again, at most three times in all, each crashed
+		# run kept beside it (NAME.crashed, NAME.crashed2).
 		crash=$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
 print(j.get("qemu_crash") or (j.get("early_stall") and "early boot stalled: " + j["early_stall"]) or "")' \
 			"$rundir/summary.json" 2>/dev/null)
-		if [ -z "$crash" ] || [ "$try" = 2 ]; then
+		if [ -z "$crash" ] || [ "$try" = 3 ]; then
 			break
 		fi
-		zr_info "$name: $crash; running the boot once more (first run: $rundir.crashed)"
-		echo "$crash" >"$rundir.retry"
-		mv "$rundir" "$rundir.crashed"
+		kept=$rundir.crashed
+		[ "$try" = 1 ] || kept=$kept$try
+		zr_info "$name: $crash; running the boot once more (run $try kept: $kept)"
+		echo "run $try: $crash" >>"$rundir.retry"
+		mv "$rundir" "$kept"
 	done
 }
 
@@ -196,7 +199,7 @@ collect() {
 	local name=$1 rundir=$ZR_BUILD/runs/$1 rc p f s
 	local -a fails=()
 	rc=$(cat "$rundir.rc" 2>/dev/null || echo 2)
-	[ -f "$rundir.retry" ] && echo "# $name: run twice, the first run did not count: $(cat "$rundir.retry")"
+	[ -f "$rundir.retry" ] && echo "# $name: the earlier runs did not count: $(awk '{ printf "%s%s", s, $0; s = "; " }' "$rundir.retry")"
 	cat "$rundir.ktap" >>"$ZR_BUILD/results.ktap"
 	if [ "$rc" -eq 2 ] || [ ! -f "$rundir/summary.json" ]; then
 		record "$name" 0 1 0 "boot runner failed (exit $rc, see $rundir)"
