@@ -175,7 +175,6 @@ started=$(zr_uptime)
 # comes first, and how fast the budget goes is not known (0.1-0.3 operations per second and
 # worker under TCG), so the bound is the time bound, counted on the clock from the workers'
 # start, plus 60 s for the last operation; a worker still running then is stuck.
-bound=$seconds
 all_done() {
 	for _w in "$dir"/*; do
 		_l=''
@@ -183,7 +182,7 @@ all_done() {
 		case "$_l" in *done) ;; *) return 1 ;; esac
 	done
 }
-_until=$((started + bound + 60))
+_until=$((started + seconds + 60))
 while ! all_done && [ "$(zr_uptime)" -lt "$_until" ]; do
 	sleep 1
 done
@@ -196,7 +195,7 @@ storm=''
 if [ -n "$storm_fns" ]; then
 	if zr_host storm-stop; then storm=$ZR_HOST_OUT; else storm_ok=''; fi
 fi
-zr_check "workers finished within their bound ($bound s + 60 s)" [ "$stuck" = 0 ]
+zr_check "workers finished within their bound ($seconds s + 60 s)" [ "$stuck" = 0 ]
 if [ -n "$storm_fns" ]; then
 	zr_check "host worker (QMP hot-unplug/re-plug of $storm_fns) ran and stopped cleanly" [ -n "$storm_ok" ]
 else
