@@ -7,7 +7,9 @@
 #   - bindgen-cli from crates.io into the cache,
 #   - the linux-source-7.3 .deb (trixie-backports) and the s390x and amd64 busybox-static .debs,
 #     downloaded and unpacked into the cache (never installed),
-#   - a Python venv with the qemu.qmp client.
+#   - a Python venv with the qemu.qmp client,
+#   - QEMU's source (the orig tarball of Debian's qemu source package, checked against the
+#     Sources index and the pinned hash) and what building qemu-system-s390x needs.
 # Extra suites reuse the URIs of the system's existing Debian entry; no host name is written here.
 set -u
 # shellcheck source=lib.sh
@@ -17,8 +19,10 @@ BINDGEN_VERSION=0.72.1
 QMP_VERSION=0.0.6
 APT_PKGS=(gcc-s390x-linux-gnu binutils-s390x-linux-gnu rustc-web rust-web-src clang-19
 	libclang-19-dev llvm-19 lld-19 bc bison flex libelf-dev libssl-dev cpio kmod dwarves
-	rust-web-clippy rustfmt-web python3-venv xz-utils zstd rsync shellcheck graphviz)
-BPO_PKGS=(qemu-system-s390x qemu-system-x86)
+	rust-web-clippy rustfmt-web python3-venv xz-utils zstd rsync shellcheck graphviz
+	ninja-build pkgconf libglib2.0-dev libslirp-dev patch)
+# QEMU 10.0 needs meson >= 1.5 (bookworm has 1.0) and, offline, the system's pycotap.
+BPO_PKGS=(qemu-system-s390x qemu-system-x86 meson python3-pycotap)
 
 # The URIs of the system's main Debian entry (the one serving "bookworm"), deb822 or one-line.
 debian_uris() {
@@ -95,6 +99,7 @@ papt_setup() {
 		# linux-source is arch:all, so the amd64 index of trixie-backports is enough.
 		printf 'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie-backports main\n' "$u"
 		printf 'deb [arch=amd64,s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$u"
+		printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm-backports main\n' "$u"
 	done)
 	if [ "$want" != "$(cat "$PAPT/sources.list" 2>/dev/null)" ] || [ ! -f "$PAPT/updated" ]; then
 		rm -f "$PAPT/updated"
@@ -158,6 +163,36 @@ fetch_busybox() {
 	file "$dir/bin/busybox" 2>/dev/null | grep -q "$magic" || zr_info "busybox: $(file "$dir/bin/busybox" 2>/dev/null)"
 }
 
+# QEMU's source for our qemu-system-s390x: only the upstream orig tarball of Debian's qemu
+# source package is served (its .dsc and Debian patches are not), so apt-get source fails after
+# fetching it. The tarball must match the hash of the signed Sources index and our pin.
+fetch_qemu_source() {
+	local dir=$ZR_CACHE/src tarball=$ZR_CACHE/src/$ZR_QEMU_ORIG indexed got
+	if [ -f "$tarball" ] && [ "$(sha256sum <"$tarball" | cut -d' ' -f1)" = "$ZR_QEMU_SHA256" ]; then
+		zr_info "qemu source: $tarball"
+		return 0
+	fi
+	papt_setup
+	mkdir -p "$dir"
+	indexed=$(papt source --download-only --print-uris qemu 2>/dev/null |
+		awk -v f="$ZR_QEMU_ORIG" '$2 == f { sub(/^SHA256:/, "", $4); print $4 }')
+	[ -n "$indexed" ] || zr_die "bootstrap: the Sources index of bookworm-backports lists no $ZR_QEMU_ORIG (qemu moved on? update ZR_QEMU_* in scripts/lib.sh and rebase qemu/patches)"
+	[ "$indexed" = "$ZR_QEMU_SHA256" ] ||
+		zr_die "bootstrap: the Sources index gives $ZR_QEMU_ORIG the sha256 $indexed, not the pinned $ZR_QEMU_SHA256"
+	rm -f "$tarball"
+	# apt-get source exits non-zero for the .dsc and Debian tarball it cannot get.
+	zr_info "step download-qemu-source (log: $ZR_LOGS/download-qemu-source.log)"
+	(cd "$dir" && papt source --download-only qemu) >"$ZR_LOGS/download-qemu-source.log" 2>&1
+	[ -f "$tarball" ] || zr_die "bootstrap: $ZR_QEMU_ORIG was not downloaded (log: $ZR_LOGS/download-qemu-source.log)"
+	got=$(sha256sum <"$tarball" | cut -d' ' -f1)
+	if [ "$got" != "$ZR_QEMU_SHA256" ]; then
+		rm -f "$tarball"
+		zr_die "bootstrap: $ZR_QEMU_ORIG has the sha256 $got, not $ZR_QEMU_SHA256 (removed)"
+	fi
+	rm -f "$dir"/qemu_*.dsc "$dir"/qemu_*.debian.tar.*
+	zr_info "qemu source: $tarball (sha256 checked against the Sources index)"
+}
+
 install_bindgen() {
 	local v
 	if [ -x "$ZR_BINDGEN" ]; then
@@ -194,6 +229,8 @@ check_versions() {
 	command -v s390x-linux-gnu-gcc >/dev/null || zr_die "s390x-linux-gnu-gcc missing: install gcc-s390x-linux-gnu"
 	v=$(qemu-system-s390x --version | awk 'NR==1{print $4}')
 	zr_version_ge "$v" 10.0 || zr_die "qemu-system-s390x $v is too old: need >= 10.0 (bookworm-backports)"
+	v=$(meson --version 2>/dev/null)
+	zr_version_ge "${v:-0}" 1.5 || zr_die "meson ${v:-(missing)} is too old to build QEMU 10.0: need >= 1.5 (bookworm-backports)"
 	v=$(qemu-system-x86_64 --version | awk 'NR==1{print $4}')
 	zr_version_ge "$v" 10.0 || zr_die "qemu-system-x86_64 $v is too old: need >= 10.0 (bookworm-backports)"
 	zr_info "toolchain: rustc $("$ZR_RUSTC" --version | awk '{print $2}'), bindgen $("$ZR_BINDGEN" --version | awk '{print $2}'), qemu $v, $(s390x-linux-gnu-gcc --version | head -n1)"
@@ -207,6 +244,7 @@ main() {
 	fetch_kernel_source
 	fetch_busybox s390x
 	fetch_busybox x86_64
+	fetch_qemu_source
 	check_versions
 }
 main "$@"

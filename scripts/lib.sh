@@ -20,6 +20,11 @@ ZR_RUSTFMT=${RUSTFMT:-/usr/bin/rustfmt}
 ZR_BINDGEN=${BINDGEN:-$ZR_CACHE/cargo/bin/bindgen}
 ZR_MIN_RUSTC=1.96.0
 ZR_MIN_BINDGEN=0.71.1
+# Our qemu-system-s390x (scripts/build-qemu.sh): upstream QEMU as Debian's source package ships
+# it (bookworm-backports), the orig tarball pinned by its hash; qemu/patches/ applies to it.
+ZR_QEMU_VERSION=10.0.2
+ZR_QEMU_ORIG=qemu_$ZR_QEMU_VERSION+ds.orig.tar.xz
+ZR_QEMU_SHA256=0901da33844a331bf8b3602b9c1fbd178e60b737c8e3ade678255bd090c9b9f1
 
 export LC_ALL=C
 

@@ -4,7 +4,8 @@
 # lint.sh: the project's static checks; fails on any finding.
 #   rustfmt --check (kernel .rustfmt.toml) on rust/ and cargo fmt --check on tools/,
 #   a CLIPPY=1 module build with no warning, cargo clippy on tools/ with -D warnings,
-#   ShellCheck on every shell script, checkpatch.pl on the C glue.
+#   ShellCheck on every shell script, checkpatch.pl on the C glue, QEMU's checkpatch.pl on
+#   qemu/patches/.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +54,17 @@ for c in "$ZR_TOP"/rust/*.[ch] "$ZR_TOP"/scripts/selftests/modules/*.[ch]; do
 	[ -f "$c" ] || continue
 	"$ksrc/scripts/checkpatch.pl" --no-tree --quiet --strict -f "$c" || fail "checkpatch: $c"
 done
+
+# Our QEMU patches against QEMU's own checkpatch.pl, taken from the pinned source tarball.
+zr_info "lint: QEMU checkpatch (qemu/patches)"
+qcp=$ZR_BUILD/qemu-checkpatch.pl
+if tar -xOf "$ZR_CACHE/src/$ZR_QEMU_ORIG" "qemu-$ZR_QEMU_VERSION/scripts/checkpatch.pl" >"$qcp" 2>/dev/null; then
+	for p in "$ZR_TOP"/qemu/patches/*.patch; do
+		perl "$qcp" --no-tree -q "$p" || fail "QEMU checkpatch: $p"
+	done
+else
+	fail "QEMU checkpatch: no $ZR_CACHE/src/$ZR_QEMU_ORIG (run scripts/bootstrap.sh)"
+fi
 
 [ "$bad" -eq 0 ] && zr_info "lint: clean"
 exit "$bad"
