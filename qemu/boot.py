@@ -79,9 +79,18 @@ def load_machine(path):
             m = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise UsageError(f"machine definition {path}: {e}") from e
-    for key in ("arch", "qemu", "args", "console", "control"):
+    for key in ("arch", "args", "console", "control"):
         if key not in m.get("machine", {}):
             raise UsageError(f"machine definition {path}: [machine] has no '{key}'")
+    patched = m["machine"].get("qemu_patched", False)
+    if not isinstance(patched, bool):
+        raise UsageError(f"machine definition {path}: qemu_patched must be true or false")
+    if patched and m["machine"]["arch"] != "s390x":
+        raise UsageError(f"machine definition {path}: qemu_patched: our QEMU build is "
+                         "qemu-system-s390x only (scripts/build-qemu.sh)")
+    if patched == ("qemu" in m["machine"]):
+        raise UsageError(f"machine definition {path}: [machine] needs either 'qemu' (a binary) "
+                         "or 'qemu_patched = true' (our build, given with --qemu)")
     ids = set()
     for fn in m.get("function", []):
         for key in ("id", "device", "driver"):
@@ -98,6 +107,14 @@ def load_machine(path):
         if m["machine"]["arch"] != "s390x" and ("slot" not in fn or "bus" not in fn):
             raise UsageError(f"machine definition {path}: function '{fn['id']}' needs the bus and "
                              "slot of its hot-plug port")
+        zpci = fn.get("zpci", {})
+        if "zpci" in fn and (not isinstance(zpci, dict) or m["machine"]["arch"] != "s390x"):
+            raise UsageError(f"machine definition {path}: function '{fn['id']}': 'zpci' is a "
+                             "table of zpci device properties, s390x only")
+        clash = set(zpci) & {"id", "uid", "fid", "target", "driver"}
+        if clash:
+            raise UsageError(f"machine definition {path}: function '{fn['id']}': zpci property "
+                             f"{', '.join(sorted(clash))} is set by the runner")
     return m
 
 
@@ -117,7 +134,7 @@ def function_qdevs(machine, fn):
     devs = []
     if machine["machine"]["arch"] == "s390x":
         devs.append({"driver": "zpci", "id": f"zpci-{fn['id']}", "uid": fn["uid"],
-                     "fid": fn["fid"], "target": fn["id"]})
+                     "fid": fn["fid"], "target": fn["id"], **fn.get("zpci", {})})
     dev = {"driver": fn["device"], "id": fn["id"]}
     if "bus" in fn:
         dev["bus"] = fn["bus"]
@@ -138,9 +155,22 @@ def control_zpci(mc):
     return ["-device", f"zpci,id=zpci-zrvser,uid={mc['control_fid']},fid={mc['control_fid']},target=zrvser"]
 
 
-def qemu_argv(machine, kernel, initrd, append, rundir):
+def qemu_binary(machine, qemu):
+    """The QEMU binary of a boot: --qemu if given (required for a qemu_patched machine, which
+    runs our build), else the machine's 'qemu'."""
+    if qemu:
+        if not (os.path.isfile(qemu) and os.access(qemu, os.X_OK)):
+            raise UsageError(f"--qemu {qemu}: not an executable file")
+        return qemu
+    if machine["machine"].get("qemu_patched"):
+        raise UsageError("this machine runs our QEMU build: pass --qemu PATH "
+                         "(scripts/build-qemu.sh prints it)")
+    return machine["machine"]["qemu"]
+
+
+def qemu_argv(machine, kernel, initrd, append, rundir, qemu=None):
     mc = machine["machine"]
-    argv = [mc["qemu"], *mc["args"], "-nodefaults", "-nographic", "-no-reboot",
+    argv = [qemu_binary(machine, qemu), *mc["args"], "-nodefaults", "-nographic", "-no-reboot",
             "-kernel", kernel, "-initrd", initrd,
             "-append", f"console={mc['console']} {mc.get('append', '')} {append}".strip(),
             "-serial", f"file:{rundir}/console.log",
@@ -349,6 +379,21 @@ class Runner:
         err = await storm.stop()
         return err if err else f"OK {storm.counts()}"
 
+    async def platform_event(self, fid_, *args):
+        """platform-event ID [VF] EVENT: QMP qom-set of x-platform-event on the zPCI function
+        of function ID, or of its VF number VF (0-based), on our QEMU (s390x-sriov machine)."""
+        fn = self.fns.get(fid_)
+        if fn is None:
+            return f"unknown function '{fid_}'"
+        path = f"/machine/peripheral/zpci-{fn['id']}"
+        if len(args) == 2:
+            if not args[0].isdigit():
+                return f"VF index '{args[0]}' is not a number"
+            path += f"/vf[{int(args[0])}]"
+        await self.qmp_cmd("qom-set", {"path": path, "property": "x-platform-event",
+                                       "value": args[-1]})
+        return None
+
     async def handle(self, words):
         """One guest request; returns None on success or an error string."""
         op, rest = (words[0], words[1:]) if words else ("", [])
@@ -367,6 +412,8 @@ class Runner:
                 return self.storm_start(rest)
             if op == "storm-stop" and not rest:
                 return await self.storm_stop()
+            if op == "platform-event" and len(rest) in (2, 3):
+                return await self.platform_event(*rest)
             if op == "freeze" and not rest:
                 # Stop the vCPUs: the guest hangs as a deadlocked kernel would (harness test).
                 await self.qmp_cmd("stop")
@@ -485,7 +532,8 @@ class Runner:
 
     async def run(self):
         argv = qemu_argv(self.machine, self.args.kernel, self.args.initrd,
-                         f"{guest_cmdline(self.machine)} {self.args.append}", self.rundir)
+                         f"{guest_cmdline(self.machine)} {self.args.append}", self.rundir,
+                         self.args.qemu)
         with open(os.path.join(self.rundir, "qemu.cmdline"), "w", encoding="utf-8") as f:
             f.write(shlex.join(argv) + "\n")
         log(f"{self.args.name}: booting {self.machine['machine']['arch']} guest "
@@ -713,6 +761,8 @@ def main():
     ap.add_argument("--rundir", required=True, help="directory for logs and results")
     ap.add_argument("--name", default="boot", help="name of this boot in the results")
     ap.add_argument("--append", default="", help="extra kernel command line")
+    ap.add_argument("--qemu", help="the QEMU binary (our build: required by a qemu_patched "
+                    "machine; else overrides the machine's 'qemu')")
     ap.add_argument("--timeout", type=int, default=600, help="deadline of the whole boot (s)")
     ap.add_argument("--grace", type=int, default=30, help="slack on each test's deadline (s)")
     ap.add_argument("--init-timeout", type=int, default=180,
@@ -744,6 +794,7 @@ def main():
         if both:
             raise UsageError(f"{', '.join(sorted(both))}: both expected and allowed")
         machine = load_machine(args.machine)
+        qemu_binary(machine, args.qemu)
     except UsageError as e:
         print(f"boot.py: {e}", file=sys.stderr)
         return 2

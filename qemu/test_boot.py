@@ -11,6 +11,7 @@ import boot
 
 S390X = os.path.join(os.path.dirname(__file__), "machines", "s390x.toml")
 X86_64 = os.path.join(os.path.dirname(__file__), "machines", "x86_64.toml")
+S390X_SRIOV = os.path.join(os.path.dirname(__file__), "machines", "s390x-sriov.toml")
 
 
 def write(tmp, name, text):
@@ -328,6 +329,82 @@ class EmulatorCrash(unittest.TestCase):
         self.assertIsNone(boot.emulator_crash(None, None, "/nonexistent"))
         # The runner killed it at a deadline: a hang, not an emulator crash.
         self.assertIsNone(boot.emulator_crash(-9, "test x ran past its deadline", "/nonexistent"))
+
+
+class OurQemuTest(unittest.TestCase):
+    """The s390x-sriov machine runs our QEMU build, given with --qemu."""
+
+    def test_every_machine_definition_loads(self):
+        d = os.path.join(os.path.dirname(__file__), "machines")
+        for name in sorted(os.listdir(d)):
+            with self.subTest(name):
+                boot.load_machine(os.path.join(d, name))
+
+    def test_patched_machine_needs_our_binary(self):
+        m = boot.load_machine(S390X_SRIOV)
+        self.assertIn("-global", m["machine"]["args"])
+        with self.assertRaisesRegex(boot.UsageError, "pass --qemu"):
+            boot.qemu_argv(m, "k", "i", "", "/r")
+        with self.assertRaisesRegex(boot.UsageError, "not an executable"):
+            boot.qemu_argv(m, "k", "i", "", "/r", qemu="/nonexistent/qemu")
+        argv = boot.qemu_argv(m, "k", "i", "", "/r", qemu="/bin/true")
+        self.assertEqual(argv[0], "/bin/true")
+        self.assertIn("s390-pcihost.x-sriov=on", argv)
+        # Debian's binary stays the default elsewhere; --qemu overrides it.
+        self.assertEqual(boot.qemu_argv(boot.load_machine(S390X), "k", "i", "", "/r")[0],
+                         "qemu-system-s390x")
+
+    def test_zpci_properties_and_bad_qemu_keys(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            base = """
+                [machine]
+                arch = "s390x"
+                args = []
+                console = "c"
+                control = "x"
+                {qemu}
+                [[function]]
+                id = "f"
+                device = "igb"
+                driver = "igb"
+                uid = 1
+                fid = 1
+                {zpci}
+                """
+            ok = boot.load_machine(write(tmp, "ok.toml", base.format(
+                qemu="qemu_patched = true", zpci="zpci = { pchid = 256 }")))
+            self.assertEqual(boot.function_qdevs(ok, ok["function"][0])[0]["pchid"], 256)
+            for name, qemu, zpci, msg in (
+                    ("both", 'qemu = "q"\nqemu_patched = true', "", "either 'qemu'"),
+                    ("none", "", "", "either 'qemu'"),
+                    ("nobool", 'qemu_patched = "yes"', "", "true or false"),
+                    ("zpcitype", 'qemu = "q"', 'zpci = "pchid=1"', "table of zpci"),
+                    ("zpciclash", 'qemu = "q"', "zpci = { fid = 7 }", "set by the runner")):
+                with self.subTest(name), self.assertRaisesRegex(boot.UsageError, msg):
+                    boot.load_machine(write(tmp, f"{name}.toml", base.format(qemu=qemu, zpci=zpci)))
+
+    def test_platform_event_is_a_qom_set_of_the_zpci_function(self):
+        class R:
+            fns = {"pigb": {"id": "pigb"}}
+
+            def __init__(self):
+                self.sent = []
+
+            async def qmp_cmd(self, cmd, arguments=None):
+                self.sent.append((cmd, arguments))
+
+        async def go():
+            r = R()
+            self.assertIsNone(await boot.Runner.platform_event(r, "pigb", "2", "hard-deconfigure"))
+            self.assertIsNone(await boot.Runner.platform_event(r, "pigb", "configure"))
+            self.assertIn("unknown function", await boot.Runner.platform_event(r, "x", "error"))
+            self.assertIn("not a number", await boot.Runner.platform_event(r, "pigb", "v", "error"))
+            self.assertEqual(r.sent, [
+                ("qom-set", {"path": "/machine/peripheral/zpci-pigb/vf[2]",
+                             "property": "x-platform-event", "value": "hard-deconfigure"}),
+                ("qom-set", {"path": "/machine/peripheral/zpci-pigb",
+                             "property": "x-platform-event", "value": "configure"})])
+        asyncio.run(go())
 
 
 class FakeRunner:

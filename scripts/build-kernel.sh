@@ -31,6 +31,10 @@ key=$( {
 name=$(basename "$frag" .config)
 out=$ZR_CACHE/kernel/$name-$key
 
+# Two machines may boot the same kernel and be prepared at once: one builds, the other waits.
+mkdir -p "$ZR_CACHE/kernel"
+exec 9>"$ZR_CACHE/kernel/$name.lock"
+flock 9
 if [ -f "$out/.zr-complete" ]; then
 	zr_info "kernel $name: cached build $out"
 	echo "$out"

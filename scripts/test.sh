@@ -14,7 +14,9 @@
 # only those boots; ZR_MACHINES="x86_64" only the boots of those machines
 # (qemu/machines/NAME.toml); ZR_APPEND="..." adds guest kernel command-line words (e.g.
 # zr.expect_count=4); ZR_BOOTS_LIST=FILE reads the boots from FILE instead (scripts/bench.sh);
-# ZR_JOBS=N runs N boots at a time (default 2). Invalid values are refused before anything runs.
+# ZR_JOBS=N runs N boots at a time (default 2); ZR_QEMU=PATH runs the boots of the s390x machines
+# that use Debian's QEMU on that qemu-system-s390x instead (e.g. ours, for a regression run of
+# qemu/patches with x-sriov off). Invalid values are refused before anything runs.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -35,6 +37,9 @@ for m in ${ZR_MACHINES:-}; do
 	[ -f "$ZR_TOP/qemu/machines/$m.toml" ] ||
 		{ echo "test.sh: ZR_MACHINES: no machine '$m' (qemu/machines/$m.toml)" >&2; exit 2; }
 done
+if [ -n "${ZR_QEMU:-}" ] && ! [ -x "$ZR_QEMU" ]; then
+	echo "test.sh: ZR_QEMU='$ZR_QEMU' is not an executable file" >&2; exit 2
+fi
 for b in ${ZR_BOOTS:-}; do
 	echo "$plan" | awk -v b="$b" '$1 == b { f = 1 } END { exit !f }' ||
 		{ echo "test.sh: ZR_BOOTS: no boot '$b' in $boots" >&2; exit 2; }
@@ -127,6 +132,9 @@ prepare() {
 	fail() { echo "$1" >"$out.fail"; exit 1; }
 	[ -f "$machine" ] || fail "no machine definition $machine"
 	arch=$(python3 "$ZR_TOP/qemu/machine.py" "$machine" arch) || fail "machine $1"
+	if [ "$(python3 "$ZR_TOP/qemu/machine.py" "$machine" qemu_patched 2>/dev/null)" = True ]; then
+		"$ZR_TOP/scripts/build-qemu.sh" >"$out.qemu" || fail "QEMU build ($1)"
+	fi
 	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" \
 		"$ZR_TOP/scripts/config/$(python3 "$ZR_TOP/qemu/machine.py" "$machine" kernel).config") ||
 		fail "kernel build ($1)"
@@ -165,6 +173,11 @@ run_boot() {
 			*) xargs+=(--expect-report "$k") ;;
 			esac
 		done
+	fi
+	if [ -f "$ZR_BUILD/prepare/$machine.qemu" ]; then
+		xargs+=(--qemu "$(cat "$ZR_BUILD/prepare/$machine.qemu")")
+	elif [ -n "${ZR_QEMU:-}" ] && [ "$(python3 "$ZR_TOP/qemu/machine.py" "$ZR_TOP/qemu/machines/$machine.toml" arch)" = s390x ]; then
+		xargs+=(--qemu "$ZR_QEMU")
 	fi
 	rm -rf "$rundir" "$rundir.rc" "$rundir".crashed* "$rundir.retry"
 	local try crash kept
