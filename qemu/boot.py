@@ -730,6 +730,27 @@ def emulator_crash(returncode, killed, qemu_out):
     return f"qemu exit {returncode}" + (f": {last}" if last else "")
 
 
+# QEMU's TCG at times stops delivering a vCPU's timer interrupt (seen on x86_64 under load): RCU
+# then reports that its kthread's timer never fired. A guest that hangs after this is the
+# emulator's fault, not the kernel's, like an early-boot stall.
+TIMER_LOST = re.compile(r"rcu: \S+ kthread timer wakeup didn't happen for \d+ jiffies")
+
+
+def timer_lost(path, killed):
+    """The console line that shows a vCPU's lost timer interrupt, for a guest killed at a
+    deadline; else None."""
+    if killed is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if KERNEL_LINE.match(line) and TIMER_LOST.search(line):
+                    return line.strip()
+    except OSError:
+        pass
+    return None
+
+
 def scan_console(path, expected):
     """Map report kind -> first excerpt, for reports not in `expected`."""
     try:
@@ -859,6 +880,7 @@ def main():
     summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
                "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
                "qemu_crash": crash, "early_stall": runner.stalled,
+               "timer_lost": timer_lost(os.path.join(args.rundir, "console.log"), runner.killed),
                "seconds": round(time.monotonic() - runner.t0, 1)}
     with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)

@@ -407,6 +407,20 @@ class OurQemuTest(unittest.TestCase):
         asyncio.run(go())
 
 
+class TimerLostTest(unittest.TestCase):
+    LINE = ("[  106.640012] rcu: rcu_sched kthread timer wakeup didn't happen for 6492 jiffies! "
+            "g3181 f0x0 RCU_GP_WAIT_FQS(5) ->state=I\n")
+
+    def test_lost_timer_counts_only_for_a_killed_guest(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            con = write(tmp, "console.log", "[    1.0] booting\n" + self.LINE)
+            self.assertIn("timer wakeup didn't happen", boot.timer_lost(con, "test x ran past its deadline"))
+            self.assertIsNone(boot.timer_lost(con, None))
+            # The guest's KTAP echo of the words is no kernel line.
+            echo = write(tmp, "echo.log", "  # rcu: rcu_sched kthread timer wakeup didn't happen for 1 jiffies\n")
+            self.assertIsNone(boot.timer_lost(echo, "killed"))
+
+
 class FakeRunner:
     """What Storm and Runner.storm_start use of a Runner: functions, unplug/plug, the QMP log."""
 

@@ -191,10 +191,12 @@ run_boot() {
 		# QEMU itself crashing (an emulator bug, e.g. a TCG assertion or QEMU 10.0.2's s390x
 		# segfault around zPCI hot-plug; never the guest kernel's doing), or a guest stalled in
 		# early boot before /init (seen under TCG on a loaded host, before any test or module
-		# ran), is not a result: the boot runs again, at most three times in all, each crashed
-		# run kept beside it (NAME.crashed, NAME.crashed2).
+		# ran), or a guest killed at a deadline after RCU saw a vCPU's timer interrupt never
+		# come (x86_64 TCG under load), is not a result: the boot runs again, at most three
+		# times in all, each crashed run kept beside it (NAME.crashed, NAME.crashed2).
 		crash=$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
-print(j.get("qemu_crash") or (j.get("early_stall") and "early boot stalled: " + j["early_stall"]) or "")' \
+print(j.get("qemu_crash") or (j.get("early_stall") and "early boot stalled: " + j["early_stall"])
+      or (j.get("timer_lost") and "a vCPU lost its timer interrupt (TCG): " + j["timer_lost"]) or "")' \
 			"$rundir/summary.json" 2>/dev/null)
 		if [ -z "$crash" ] || [ "$try" = 3 ]; then
 			break
