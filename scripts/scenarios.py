@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""scenarios.py SCENARIOS.LIST RUNS-DIR OUT.md [BOOT...]: the stock-vs-patched scenario table of a
-test run.
+"""scenarios.py [--print] SCENARIOS.LIST RUNS-DIR OUT.md [BOOT...]: the stock-vs-patched scenario
+table of a test run; with --print also on stdout, as text, the rows whose boots ran (make run).
 
 For each scenario whose boots ran, the result of its test in the stock and in the patched boot
 (from RUNS-DIR/<boot>.ktap) and the kernel reports each boot's console showed
@@ -56,12 +56,27 @@ def cell(runs, spec, cache, ran):
     return out
 
 
+def print_rows(rows):
+    """The rows whose stock or patched boot ran, as a plain-text table for a terminal."""
+    shown = [r for r in rows if {r[3], r[4]} - {"not run", "n/a"}]
+    for sid, arch, what, stock, patched in shown:
+        print(f"{sid} ({arch}): {what}")
+        print(f"    stock:   {stock}")
+        print(f"    patched: {patched}")
+    if not shown:
+        print("(no scenario's boots ran)")
+
+
 def main():
-    if len(sys.argv) < 4:
+    args = sys.argv[1:]
+    show = bool(args) and args[0] == "--print"
+    if show:
+        args = args[1:]
+    if len(args) < 3:
         print(__doc__, file=sys.stderr)
         return 2
-    listfile, runs, out = sys.argv[1:4]
-    ran = set(sys.argv[4:])
+    listfile, runs, out = args[:3]
+    ran = set(args[3:])
     rows, cache = [], {}
     with open(listfile, encoding="utf-8") as f:
         for line in f:
@@ -78,6 +93,8 @@ def main():
         f.write("| scenario | arch | what | stock | patched |\n|---|---|---|---|---|\n")
         for r in rows:
             f.write("| " + " | ".join(x.replace("|", "\\|") for x in r) + " |\n")
+    if show:
+        print_rows(rows)
     return 0
 
 
