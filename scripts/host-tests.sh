@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# host-tests.sh RESULTS: run the host-side tests and append "NAME PASSED FAILED SKIPPED" lines
-# to RESULTS (failure names to RESULTS.failures):
+# host-tests.sh RESULTS [--our-qemu BIN]: run the host-side tests and append "NAME PASSED FAILED
+# SKIPPED" lines to RESULTS (failure names to RESULTS.failures):
 #   - the QEMU runner's unit tests (qemu/test_boot.py, Python unittest),
 #   - the unit tests of the build and report scripts (scripts/test_*.py),
 #   - cargo test of every crate under tools/.
+# With --our-qemu, only the guest-less checks of our qemu-system-s390x BIN (qemu/test_our_qemu.py),
+# once test.sh has it built.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +30,11 @@ py_suite() {
 	echo "$name $p $f $s" >>"$results"
 	grep -E ' \.\.\. (FAIL|ERROR)$' "$log" | sed "s/^/FAILED $name: /" >>"$results.failures"
 }
+if [ "${2:-}" = --our-qemu ]; then
+	ZR_QEMU_OURS=${3:?usage: host-tests.sh RESULTS --our-qemu BIN} \
+		py_suite host-our-qemu "checks of our QEMU" "$ZR_TOP/qemu" -v test_our_qemu
+	exit 0
+fi
 py_suite host-qemu-runner "qemu runner unit tests" "$ZR_TOP/qemu" -v test_boot
 py_suite host-scripts "script unit tests" "$ZR_TOP/scripts" discover -v -s . -p 'test_*.py'
 

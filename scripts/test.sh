@@ -243,6 +243,11 @@ for m in $(echo "$plan" | awk '!seen[$2]++ { print $2 }'); do
 	[ -f "$ZR_BUILD/prepare/$m.kdir" ] || setup_failed "preparing machine $m"
 	prepared[$m]=$(cat "$ZR_BUILD/prepare/$m.kdir")
 done
+# Our QEMU, once built: the zPCI bugs its patches fix, shown without a guest (and against
+# Debian's binary).
+ourqemu=$(cat "$ZR_BUILD"/prepare/*.qemu 2>/dev/null | head -n1)
+[ -n "$ourqemu" ] && "$ZR_TOP/scripts/host-tests.sh" "$results" --our-qemu "$ourqemu"
+
 : >"$ZR_BUILD/results.ktap"
 mkdir -p "$ZR_BUILD/runs"
 while read -r name machine tests expect append; do
