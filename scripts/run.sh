@@ -8,15 +8,16 @@
 #               (lockdep: zpci_add_remove_lock / pci_rescan_remove_lock circular dependency)
 #   stock-nest  nested pci_lock_rescan_remove() on the stock kernel (self-deadlock)
 #   patched     the livepatch enabled: zPCI operations, S1 deterministic and raced, nesting
-#   sriov-stock, sriov-unload-stock, sriov-patched
-#               SR-IOV on s390x (our QEMU): S1 on VF disable, the PF-unload race (S6, a VF
-#               removed twice), and both clean with the livepatch
+#   sriov-stock, sriov-remove-stock, sriov-unload-stock, sriov-patched
+#               SR-IOV on s390x (our QEMU): S1 on VF disable and as a deadlock on sysfs remove
+#               of the PF, the PF-unload race (S6, a VF removed twice), all clean with the
+#               livepatch
 # Logs and full KTAP stay in build/runs/<boot>/ (console.log, qmp.log, results.ktap).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-boots=${ZR_RUN_BOOTS:-s1-stock stock-nest patched sriov-stock sriov-unload-stock sriov-patched}
+boots=${ZR_RUN_BOOTS:-s1-stock stock-nest patched sriov-stock sriov-remove-stock sriov-unload-stock sriov-patched}
 log=$ZR_LOGS/run.log
 mkdir -p "$ZR_LOGS"
 zr_info "make run: set-up and boots ($boots); full output in $log"
@@ -55,7 +56,7 @@ PY
 done
 echo
 echo "s1-stock and sriov-stock must show the circular-locking report (S1), stock-nest a"
-echo "recursive-locking report and a hung task (the stock deadlocks), sriov-unload-stock S6's"
-echo "WARNING; the patched boots must show none."
+echo "recursive-locking report and a hung task, sriov-remove-stock both (the stock deadlocks),"
+echo "sriov-unload-stock S6's WARNING; the patched boots must show none."
 echo "Console logs: $ZR_BUILD/runs/<boot>/console.log"
 exit "$rc"

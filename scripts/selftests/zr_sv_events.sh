@@ -37,6 +37,12 @@ vf_back() {
 	[ -e "$d/physfn" ] && [ -e "$d/driver" ]
 }
 slot_gone() { [ ! -d "/sys/bus/pci/slots/$(printf '%08x' "$(vf_fid "$1")")" ]; }
+# standby FID: the guest has deconfigured zPCI function FID (SCLP: its slot's power reads 0);
+# its pci_dev goes first, so "gone" alone does not mean the platform has it back yet.
+standby() {
+	local p
+	read -r p 2>/dev/null <"/sys/bus/pci/slots/$(printf '%08x' "$1")/power" && [ "$p" = 0 ]
+}
 
 vf_hard() {
 	zr_host platform-event pigb 1 hard-deconfigure && zr_loop_until "vf_gone 1" &&
@@ -46,7 +52,7 @@ vf_hard() {
 }
 vf_request() {
 	zr_host platform-event pigb 0 deconfigure-request && zr_loop_until "vf_gone 0" &&
-		zr_host platform-event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
+		zr_loop_until "standby $(vf_fid 0)" && zr_host platform-event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
 		zr_host platform-event pigb 0 configure && zr_loop_until "vf_back 0" &&
 		[ "$(zr_vf_count pigb)" = 2 ]
 }
@@ -60,6 +66,7 @@ pf_hard() {
 again() { zr_sriov pigb 2 && zr_sriov pigb 0; }
 pf_request() {
 	zr_host platform-event pigb deconfigure-request && zr_wait_absent pigb &&
+		zr_fn_get_fid pigb && zr_loop_until "standby $ZR_F" &&
 		zr_host platform-event pigb configure && zr_wait_bound pigb
 }
 

@@ -61,6 +61,9 @@ storm_fns='' power_fns=''
 if [ "$ZR_ARCH" = s390x ]; then
 	ops="power recover unbind reset"
 	[ "$mix" = full ] && ops="$ops remove"
+	# The s390x-sriov machine (our QEMU): its PF's VFs are zPCI functions the platform adds
+	# and removes; VF add/del and the VFs' driver join the mix.
+	zr_fn_find pigb && [ -e "$ZR_DEV/sriov_totalvfs" ] && ops="$ops numvfs vfunbind"
 	power_fns=${fns%% *}
 	storm_fns=${fns#* }
 else
@@ -219,7 +222,7 @@ for _o in $ops; do
 	eval "total_ok=\$((total_ok + sum_${_o}_ok)) total_failed=\$((total_failed + sum_${_o}_failed))"
 done
 # Bring everything back, then count what is missing.
-[ "$ZR_ARCH" != s390x ] && for _f in $fns; do
+for _f in $fns; do
 	_d=$(zr_fn_dev "$_f") && [ -e "$_d/sriov_numvfs" ] && echo 0 >"$_d/sriov_numvfs" 2>/dev/null
 done
 lost=0

@@ -5,7 +5,11 @@
 # The remover holds the rescan/remove lock and the PF's .remove disables SR-IOV; with the
 # livepatch `remove` releases the driver before taking the lock, so sriov_del_vfs() takes it
 # once, not nested. A non-reentrant lock in sriov_del_vfs() would self-deadlock on the stock
-# order. Both kernels must be clean. (PCIe hot-unplug of the PF: zr_vf_hotplug.)
+# order. Both kernels must be clean on x86_64. (PCIe hot-unplug of the PF: zr_vf_hotplug.)
+# On s390x (s390x-sriov machine) the stock kernel deadlocks here instead (S1): the remover,
+# holding the rescan/remove lock, waits in the PF's release for zpci_add_remove_lock, which the
+# event thread holds while it releases a VF the platform reserved and waits for the
+# rescan/remove lock; that boot expects the hang. With the livepatch: clean.
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
