@@ -566,6 +566,10 @@ zr_vf_count() {
 	echo "$_n"
 }
 
+# zr_vf_fid ID N: the zPCI function id of VF N of PF ID on the s390x-sriov machine: our QEMU's
+# default, PF fid * 0x100 + 1 + N (Documentation/qemu.rst).
+zr_vf_fid() { zr_fn_get_fid "$1" && echo $((ZR_F * 256 + 1 + $2)); }
+
 # zr_sriov ID N: write N to function ID's sriov_numvfs and wait until it has N VFs.
 zr_sriov() {
 	_d=$(zr_fn_dev "$1") || return 1

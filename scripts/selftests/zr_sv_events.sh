@@ -17,8 +17,7 @@
 zr_need_vfs
 trap 'zr_sriov pigb 0; zr_restore_fn pigb' EXIT
 
-# vf_fid N: the zPCI function id of VF N of pigb.
-vf_fid() { zr_fn_get_fid pigb && echo $((ZR_F * 256 + 1 + $1)); }
+vf_fid() { zr_vf_fid pigb "$1"; }
 
 # vf_dev N: the sysfs directory of VF N's pci_dev, found by its function_id (fails if absent).
 vf_dev() {

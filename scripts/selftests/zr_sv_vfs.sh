@@ -21,8 +21,7 @@ vf_linked() {
 	pf=$(zr_fn_dev "$1") || return 1
 	vf=$(readlink -f "$pf/virtfn$2") || return 1
 	[ "$(readlink -f "$vf/physfn")" = "$(readlink -f "$pf")" ] || { echo "# ${vf##*/}: physfn is not the PF"; return 1; }
-	zr_fn_get_fid "$1" || return 1
-	want=$((ZR_F * 256 + 1 + $2))
+	want=$(zr_vf_fid "$1" "$2") || return 1
 	read -r fid <"$vf/function_id" || return 1
 	[ "$((fid))" = "$want" ] || { echo "# ${vf##*/}: function_id $fid, expected $want"; return 1; }
 	[ "$(($(cat "$vf/vfn")))" = $(($2 + 1)) ] || { echo "# ${vf##*/}: vfn $(cat "$vf/vfn")"; return 1; }
@@ -46,8 +45,7 @@ round() {
 	done
 	zr_loop_until "zr_vfs_bound pigb igbvf" || { echo "# VFs not bound to igbvf"; return 1; }
 	zr_sriov pigb 0 || return 1
-	zr_fn_get_fid pigb
-	fid=$((ZR_F * 256 + 1))
+	fid=$(zr_vf_fid pigb 0)
 	zr_loop_until "[ ! -d /sys/bus/pci/slots/$(printf '%08x' "$fid") ]" ||
 		{ echo "# the slot of fid $fid stayed after the VFs were disabled"; return 1; }
 }
