@@ -40,11 +40,15 @@ REPORTS = [
     ("lockdep-other", re.compile(r"WARNING: (?!possible circular|possible recursive|bad unlock)"
                                  r"[^\n]*(lock|held)")),
     ("hung-task", re.compile(r"INFO: task \S+ blocked for more than \d+ seconds")),
-    ("bug", re.compile(r"(?<![\w\]])BUG: ")),
+    # "BUG: ..." (e.g. KASAN, scheduling while atomic) and BUG()/BUG_ON(): "kernel BUG at F:L!".
+    ("bug", re.compile(r"(?<![\w\]])BUG: |kernel BUG at \S+:\d+!")),
     # Both __warn() formats: "WARNING: CPU: 0 PID: 1 at FILE:LINE ..." (before 6.18) and
     # "WARNING: FILE:LINE at FUNC+0x../0x.., CPU#0: COMM/PID" (7.x).
     ("warning", re.compile(r"WARNING: (CPU: \d+ PID: \d+ at |\S+:\d+ at \S+, CPU#\d+: )")),
-    ("oops", re.compile(r"\bOops(: |\b.*\[#\d+\])|Kernel panic - not syncing")),
+    # x86 "Oops: ...", and s390's die() line for every kind ("monitor event: 0040 ilc:2 [#1]" is
+    # a BUG(), "Oops: 0004 ilc:3 [#1]" a bad access).
+    ("oops", re.compile(r"\bOops(: |\b.*\[#\d+\])|\b[0-9a-f]{4} ilc:\d \[#\d+\]|"
+                        r"Kernel panic - not syncing")),
 ]
 # Known reports that are not the project's and are recognised by the lines that follow the
 # header: (kind they refine, kind they become, pattern over the next lines). They count only under

@@ -265,6 +265,15 @@ class ConsoleScanTest(unittest.TestCase):
             _, seen = boot.scan_console(path, set())
         self.assertEqual(seen, ["oops", "oops"])
 
+    def test_bug_on_is_a_report_on_both_architectures(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = write(tmp, "c.log", "[ 1.0] kernel BUG at drivers/pci/iov.c:922!\n"
+                                       "[ 1.0] monitor event: 0040 ilc:2 [#1]SMP \n"
+                                       "[ 2.0] kernel BUG at mm/slub.c:100!\n"
+                                       "[ 2.0] Oops: invalid opcode: 0000 [#2] PREEMPT SMP\n")
+            _, seen = boot.scan_console(path, set())
+        self.assertEqual(seen, ["bug", "oops", "bug", "oops"])
+
     def test_warnings_in_both_formats_are_reports(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = write(tmp, "c.log",

@@ -17,7 +17,7 @@ ZR_MOD=zpci_rrlock
 MAX_RETRIES=${MAX_RETRIES:-300}
 RETRY_INTERVAL=${RETRY_INTERVAL:-0.1}
 # Kernel reports that fail a test when they appear in its part of the log.
-ZR_REPORT_RE='BUG: |WARNING: |possible circular locking|possible recursive locking|bad unlock balance|blocked for more than|Oops|Kernel panic'
+ZR_REPORT_RE='BUG: |kernel BUG at |WARNING: |possible circular locking|possible recursive locking|bad unlock balance|blocked for more than|Oops| ilc:[0-9] \[#[0-9]|Kernel panic'
 
 # zr_log MSG: a line in the kernel log, so the log shows where each test step happened.
 zr_log() { echo "zr-selftest: $*" >/dev/kmsg; }
