@@ -483,8 +483,20 @@ unsafe fn do_recover(
     zdev: &Zdev,
     _rescan: &RescanRemoveGuard,
 ) -> c_int {
-    // SAFETY: By the safety requirements (the removal asserts the rescan/remove lock).
-    unsafe { bindings::pci_stop_and_remove_bus_device(pdev) };
+    // SAFETY: By the safety requirements (the removal asserts the rescan/remove lock, which
+    // `zpci_iov_remove_virtfn()` takes again, nested).
+    unsafe {
+        if (*pdev).is_virtfn() != 0 {
+            // A VF goes the way its PF removes it (`pci_iov_remove_virtfn()`: the PF's virtfnN
+            // link, the VF's physfn link and reference), as in `zpci_bus_remove_device()`.
+            // 7.3.4 removes it as a plain function and leaves the PF's link: the rescan then
+            // cannot link the new VF ("cannot create duplicate filename .../virtfnN"), which
+            // stays a function of its own to Linux, not a VF of its PF.
+            bindings_extra::zpci_iov_remove_virtfn(pdev, c_int::from((*zdev.as_ptr()).vfn));
+        } else {
+            bindings::pci_stop_and_remove_bus_device(pdev);
+        }
+    }
     if zdev.enabled() {
         // SAFETY: The function is live; its state is protected by the held `state_lock`.
         let ret = unsafe { bindings::zpci_disable_device(zdev.as_ptr()) };
@@ -501,8 +513,9 @@ unsafe fn do_recover(
 /// Livepatch replacement of the s390 sysfs `recover` attribute's store (`recover_store()`,
 /// arch/s390/pci/pci_sysfs.c): reset a function and probe it again.
 ///
-/// Two changes to 7.3.4:
+/// Three changes to 7.3.4:
 ///
+/// * A VF is removed as a VF (see [`do_recover`]), so the rescan links the new one to its PF.
 /// * The driver is released before the rescan/remove lock (as in
 ///   [`zr_zpci_bus_remove_device`]), so `recover` never waits for a device lock while holding
 ///   it; the old `pci_dev` is marked dead so nothing binds it again (the rescan creates a new
