@@ -81,8 +81,7 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     // SAFETY: `pdev` is pinned by the break above; process context, no lock held.
     unsafe {
         if pci_dev_is_added(pdev) {
-            kill_and_release_driver(pdev);
-            crate::sriov::disable_left_enabled(pdev);
+            release_for_removal(pdev);
         }
     }
     {
@@ -112,6 +111,21 @@ pub(crate) unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
     // operations, read once here as `test_bit()` does.
     let flags = unsafe { core::ptr::read_volatile(&raw const (*pdev).priv_flags) };
     flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
+}
+
+/// The part of a removal done before the rescan/remove lock, in every remover: the device
+/// marked dead and its driver released ([`kill_and_release_driver`]), then the VFs a PF driver
+/// left enabled removed with their PF ([`crate::sriov::disable_left_enabled`], F4).
+///
+/// # Safety
+///
+/// `pdev` is live and held by the caller; process context, no device lock held.
+pub(crate) unsafe fn release_for_removal(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
+    unsafe {
+        kill_and_release_driver(pdev);
+        crate::sriov::disable_left_enabled(pdev);
+    }
 }
 
 /// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its

@@ -405,7 +405,7 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
             bindings_extra::zpci_iov_remove_virtfn(pdev, c_int::from((*zdev.as_ptr()).vfn));
         } else {
             if release == Release::First {
-                remove::kill_and_release_driver(pdev);
+                remove::release_for_removal(pdev);
             }
             bindings::pci_stop_and_remove_bus_device_locked(pdev);
         }
@@ -444,7 +444,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
         // SAFETY: `pdev` is held by the reference `get_pci_dev()` took, dropped here.
         unsafe {
             if (*pdev).is_virtfn() == 0 {
-                remove::kill_and_release_driver(pdev);
+                remove::release_for_removal(pdev);
             }
             bindings::pci_dev_put(pdev);
         }
@@ -598,7 +598,7 @@ fn recover_locked(
     };
     if added {
         // SAFETY: As above; under `state_lock`, before the rescan/remove lock.
-        unsafe { remove::kill_and_release_driver(pdev) };
+        unsafe { remove::release_for_removal(pdev) };
     }
     let rescan = RescanRemoveLock::lock();
     let mut ret = 0;
