@@ -279,6 +279,64 @@ pub(crate) unsafe extern "C" fn zr_zpci_zdev_put(zdev: *mut bindings::zpci_dev) 
     zdev.put(&ar);
 }
 
+/// Livepatch replacement of `void zpci_remove_reserved_devices(void)`, the handler of the
+/// platform's 0x0306 ("no function handle or id stored": reservations announced without naming
+/// the functions): every function in standby that CLP no longer lists is reserved
+/// (`zpci_device_reserved()`, which drops the reference its presence held).
+///
+/// 7.3.4 moves those functions from `zpci_list` to a list of its own and reserves them without
+/// their `state_lock`, which `zpci_device_reserved()` asserts (lockdep's WARNING, and a state
+/// written without its lock), and without looking at their state again: a configure (0x0301,
+/// slot power-on) between the walk and the reservation would be undone behind its back. Here
+/// each function is reserved under its `state_lock`, still in standby; it stays on `zpci_list`
+/// until its release unlinks it.
+#[no_mangle]
+pub(crate) extern "C" fn zr_zpci_remove_reserved_devices() {
+    // Each round reserves one function or finds none: a reserved function is no longer in
+    // standby, and one that left standby meanwhile is skipped.
+    while let Some(zdev) = next_reserved() {
+        {
+            let state = zdev.lock_state();
+            if state.state() == bindings::zpci_state_ZPCI_FN_STATE_STANDBY {
+                // SAFETY: A live function, its `state_lock` held, as the function requires.
+                unsafe { bindings::zpci_device_reserved(zdev.as_ptr()) };
+            }
+        }
+        // SAFETY: Drops the reference `next_reserved()` took; the function is live until then.
+        unsafe { zr_zpci_zdev_put(zdev.as_ptr()) };
+    }
+}
+
+/// The first function on `zpci_list` that is in standby and that CLP reports reserved, with a
+/// reference taken for the caller (dropped with `zpci_zdev_put()`).
+fn next_reserved() -> Option<Zdev> {
+    let rescan = RescanRemoveLock::lock();
+    let ar = AddRemoveGuard::lock(&rescan);
+    ar.with_list(|head| {
+        // SAFETY: `zpci_list_lock` is held: the entries are live functions linked by `entry`,
+        // and none is freed or unlinked meanwhile (the last put needs that lock).
+        unsafe {
+            let mut pos = (*head).next;
+            while pos != head {
+                let z = container_of!(pos, bindings::zpci_dev, entry);
+                let mut state: bindings::zpci_state = bindings::zpci_state_ZPCI_FN_STATE_STANDBY;
+                // A racy read, as in 7.3.4: the caller checks again under `state_lock`.
+                // `clp_get_state()` allocates with GFP_ATOMIC: callable under the spinlock.
+                if (*z).state == bindings::zpci_state_ZPCI_FN_STATE_STANDBY
+                    && bindings::clp_get_state((*z).fid, &mut state) == 0
+                    && state == bindings::zpci_state_ZPCI_FN_STATE_RESERVED
+                {
+                    // `zpci_zdev_get()`: the list's own reference keeps the count above zero.
+                    bindings::refcount_inc(&raw mut (*z).kref.refcount);
+                    return Zdev::from_raw(z);
+                }
+                pos = (*pos).next;
+            }
+        }
+        None
+    })
+}
+
 /// Livepatch replacement of `int zpci_add_device(struct zpci_dev *zdev)`: as 7.3.4, with the
 /// rescan/remove lock taken before `zpci_add_remove_lock`. A failed bus registration drops the
 /// bus (`zpci_bus_put()` → `zpci_bus_release()`, which takes the rescan/remove lock): nested here,

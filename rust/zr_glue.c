@@ -66,6 +66,7 @@ struct klp_func zr_vmlinux_funcs[] = {
 	ZR_FUNC(zpci_bus_scan_device, zr_zpci_bus_scan_device),
 	ZR_FUNC(zpci_bus_remove_device, zr_zpci_bus_remove_device),
 	ZR_FUNC(zpci_deconfigure_device, zr_zpci_deconfigure_device),
+	ZR_FUNC(zpci_remove_reserved_devices, zr_zpci_remove_reserved_devices),
 	ZR_FUNC(recover_store, zr_recover_store),
 #endif
 	{ }
@@ -87,6 +88,7 @@ const unsigned long zr_vmlinux_sizes[] = {
 	ZR_SIZE(zpci_bus_scan_device),
 	ZR_SIZE(zpci_bus_remove_device),
 	ZR_SIZE(zpci_deconfigure_device),
+	ZR_SIZE(zpci_remove_reserved_devices),
 	ZR_SIZE(recover_store),
 #endif
 };

@@ -54,6 +54,7 @@ int zr_zpci_add_device(struct zpci_dev *zdev);
 int zr_zpci_bus_scan_device(struct zpci_dev *zdev);
 void zr_zpci_bus_remove_device(struct zpci_dev *zdev, bool set_error);
 int zr_zpci_deconfigure_device(struct zpci_dev *zdev);
+void zr_zpci_remove_reserved_devices(void);
 ssize_t zr_recover_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			 size_t count);
 

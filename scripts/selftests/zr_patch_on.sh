@@ -20,7 +20,7 @@ patched() {
 	# /proc/kallsyms instead would take 10-15 s under TCG.
 	[ -d /sys/module/pciehp ] && _fs="$_fs pciehp_unconfigure_device"
 	[ "$ZR_ARCH" = s390x ] &&
-		_fs="$_fs zpci_zdev_put zpci_add_device zpci_bus_scan_device zpci_bus_remove_device zpci_deconfigure_device recover_store"
+		_fs="$_fs zpci_zdev_put zpci_add_device zpci_bus_scan_device zpci_bus_remove_device zpci_deconfigure_device zpci_remove_reserved_devices recover_store"
 	for _f in $_fs; do
 		[ -d "$_o/$_f,1" ] || { echo "# $_f is not among the patched functions"; return 1; }
 	done
