@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Shared helpers of the zpci-rrlock in-guest selftests (busybox sh), in the manner of
 # tools/testing/selftests/livepatch/functions.sh: KTAP output (the kernel's ktap_helpers.sh),
@@ -486,12 +487,18 @@ zr_fn_find() {
 		ZR_DEV=/sys/bus/pci/devices/$_zr_fa.0
 		return 0
 	fi
-	zr_fn_get_fid "$1" || return 1
+	zr_fn_get_fid "$1" && zr_fid_find "$ZR_F"
+}
+
+# zr_fid_find FID (s390x): ZR_DEV becomes the sysfs directory of the pci_dev of zPCI function
+# FID (a number, e.g. a VF's from zr_vf_fid); fails (ZR_DEV empty) if it has none.
+zr_fid_find() {
+	ZR_DEV=''
 	for _zr_fd in /sys/bus/pci/devices/*; do
 		[ -r "$_zr_fd/function_id" ] || continue
 		read -r _zr_fv <"$_zr_fd/function_id" || continue
 		case "$_zr_fv" in 0x*) ;; *) continue ;; esac
-		[ "$((_zr_fv))" = "$ZR_F" ] && { ZR_DEV=$_zr_fd; return 0; }
+		[ "$((_zr_fv))" = "$(($1))" ] && { ZR_DEV=$_zr_fd; return 0; }
 	done
 	return 1
 }
@@ -569,6 +576,16 @@ zr_vf_count() {
 # zr_vf_fid ID N: the zPCI function id of VF N of PF ID on the s390x-sriov machine: our QEMU's
 # default, PF fid * 0x100 + 1 + N (Documentation/qemu.rst).
 zr_vf_fid() { zr_fn_get_fid "$1" && echo $((ZR_F * 256 + 1 + $2)); }
+
+# zr_fid_slot FID (s390x): the hot-plug slot directory of zPCI function FID.
+zr_fid_slot() { printf '/sys/bus/pci/slots/%08x\n' "$1"; }
+
+# zr_fid_standby FID (s390x): the guest has deconfigured zPCI function FID (SCLP: its slot's
+# power reads 0). Its pci_dev goes first, so "gone" alone does not mean the platform has it yet.
+zr_fid_standby() {
+	local p
+	read -r p 2>/dev/null <"$(zr_fid_slot "$1")/power" && [ "$p" = 0 ]
+}
 
 # zr_sriov ID N: write N to function ID's sriov_numvfs and wait until it has N VFs.
 zr_sriov() {

@@ -20,28 +20,14 @@ trap 'zr_sriov pigb 0; zr_restore_fn pigb' EXIT
 vf_fid() { zr_vf_fid pigb "$1"; }
 
 # vf_dev N: the sysfs directory of VF N's pci_dev, found by its function_id (fails if absent).
-vf_dev() {
-	local want d fid
-	want=$(vf_fid "$1")
-	for d in /sys/bus/pci/devices/*; do
-		read -r fid 2>/dev/null <"$d/function_id" || continue
-		[ "$((fid))" = "$want" ] && { echo "$d"; return 0; }
-	done
-	return 1
-}
+vf_dev() { zr_fid_find "$(vf_fid "$1")" && echo "$ZR_DEV"; }
 vf_gone() { ! vf_dev "$1" >/dev/null; }
 vf_back() {
 	local d
 	d=$(vf_dev "$1") || return 1
 	[ -e "$d/physfn" ] && [ -e "$d/driver" ]
 }
-slot_gone() { [ ! -d "/sys/bus/pci/slots/$(printf '%08x' "$(vf_fid "$1")")" ]; }
-# standby FID: the guest has deconfigured zPCI function FID (SCLP: its slot's power reads 0);
-# its pci_dev goes first, so "gone" alone does not mean the platform has it back yet.
-standby() {
-	local p
-	read -r p 2>/dev/null <"/sys/bus/pci/slots/$(printf '%08x' "$1")/power" && [ "$p" = 0 ]
-}
+slot_gone() { [ ! -d "$(zr_fid_slot "$(vf_fid "$1")")" ]; }
 
 vf_hard() {
 	zr_host platform-event pigb 1 hard-deconfigure && zr_loop_until "vf_gone 1" &&
@@ -51,7 +37,7 @@ vf_hard() {
 }
 vf_request() {
 	zr_host platform-event pigb 0 deconfigure-request && zr_loop_until "vf_gone 0" &&
-		zr_loop_until "standby $(vf_fid 0)" && zr_host platform-event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
+		zr_loop_until "zr_fid_standby $(vf_fid 0)" && zr_host platform-event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
 		zr_host platform-event pigb 0 configure && zr_loop_until "vf_back 0" &&
 		[ "$(zr_vf_count pigb)" = 2 ]
 }
@@ -65,7 +51,7 @@ pf_hard() {
 again() { zr_sriov pigb 2 && zr_sriov pigb 0; }
 pf_request() {
 	zr_host platform-event pigb deconfigure-request && zr_wait_absent pigb &&
-		zr_fn_get_fid pigb && zr_loop_until "standby $ZR_F" &&
+		zr_fn_get_fid pigb && zr_loop_until "zr_fid_standby $ZR_F" &&
 		zr_host platform-event pigb configure && zr_wait_bound pigb
 }
 

@@ -9,7 +9,11 @@
 # names twice (duplicate sysfs name, a pci_device_add() WARNING, an Oops in kill_device() on the
 # error path: F4 of Documentation/torture.rst, found by the x86_64 torture). Stock: the orphaned
 # VFs are shown and the test stops there (the boot cannot get rid of them; run it last among
-# the nvme tests). Patched: the VFs go with their PF and the new PF gets VFs again cleanly.
+# the nvme tests). On s390x (our QEMU) the rescanned PF's clearing of VF Enable makes the
+# platform take the old VFs away (0x0304): Linux removes them through their dead PF (kernfs
+# warnings for its virtfn links), and the old PF's last reference, dropped there, finds its
+# num_VFs still set: BUG_ON in sriov_release(), in the zPCI event thread (a boot of its own).
+# Patched: the VFs go with their PF and the new PF gets VFs again cleanly.
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
@@ -36,9 +40,21 @@ outcome() {
 	_o=$(orphans | tr '\n' ' ')
 	if zr_patched; then
 		[ -z "$_o" ] && zr_dmesg_since | grep -q "removing the VFs the driver left enabled"
+	elif [ -n "$_o" ]; then
+		echo "# stock: still registered after the PF's removal: $_o"
+	elif zr_dmesg_has "kernfs: can not remove 'virtfn"; then
+		echo "# stock: the platform took the orphaned VFs away, Linux removed them through their dead PF"
 	else
-		echo "# stock: still registered after the PF's removal: ${_o:-none}"
-		[ -n "$_o" ]
+		echo "# stock: the VFs went with their PF (scenario no longer reproduces)"
+		return 1
+	fi
+}
+# Stock on s390x: the kernfs warnings and the BUG of the orphans' removal (see above).
+reports() {
+	if zr_patched; then
+		zr_no_reports
+	else
+		ZR_ALLOWED_REPORT='at kernfs_remove_by_name_ns|kernel BUG at drivers/pci/iov.c|pci_iov_release' zr_no_reports
 	fi
 }
 again() { zr_sriov pnvme 2 && zr_sriov pnvme 0; }
@@ -52,8 +68,8 @@ if zr_patched; then
 	zr_check "patched: the VFs went with their PF" outcome
 	zr_check "the new PF enables and disables 2 VFs" again
 else
-	zr_check "stock: the VFs of the removed PF are still registered (F4)" outcome
+	zr_check "stock: the VFs of the removed PF outlived it (F4)" outcome
 	ktap_test_skip "the new PF enables and disables 2 VFs: stock would register its VFs twice and Oops (F4)"
 fi
-zr_check "no kernel report" zr_no_reports
+zr_check "no kernel report$(zr_patched || echo " (stock: the orphans' removal through the dead PF allowed)")" reports
 ktap_finished
