@@ -32,36 +32,9 @@ import tomllib
 
 from qemu.qmp import QMPClient
 
-# Kernel reports that turn a boot red, unless the run expects them (--expect-report).
-REPORTS = [
-    ("lockdep-circular", re.compile(r"WARNING: possible circular locking dependency detected")),
-    ("lockdep-recursive", re.compile(r"WARNING: possible recursive locking detected")),
-    ("lockdep-unlock-balance", re.compile(r"WARNING: bad unlock balance detected")),
-    ("lockdep-other", re.compile(r"WARNING: (?!possible circular|possible recursive|bad unlock)"
-                                 r"[^\n]*(lock|held)")),
-    ("hung-task", re.compile(r"INFO: task \S+ blocked for more than \d+ seconds")),
-    # "BUG: ..." (e.g. KASAN, scheduling while atomic) and BUG()/BUG_ON(): "kernel BUG at F:L!".
-    ("bug", re.compile(r"(?<![\w\]])BUG: |kernel BUG at \S+:\d+!")),
-    # Both __warn() formats: "WARNING: CPU: 0 PID: 1 at FILE:LINE ..." (before 6.18) and
-    # "WARNING: FILE:LINE at FUNC+0x../0x.., CPU#0: COMM/PID" (7.x).
-    ("warning", re.compile(r"WARNING: (CPU: \d+ PID: \d+ at |\S+:\d+ at \S+, CPU#\d+: )")),
-    # x86 "Oops: ...", and s390's die() line for every kind ("monitor event: 0040 ilc:2 [#1]" is
-    # a BUG(), "Oops: 0004 ilc:3 [#1]" a bad access).
-    ("oops", re.compile(r"\bOops(: |\b.*\[#\d+\])|\b[0-9a-f]{4} ilc:\d \[#\d+\]|"
-                        r"Kernel panic - not syncing")),
-]
-# Known reports that are not the project's and are recognised by the lines that follow the
-# header: (kind they refine, kind they become, pattern over the next lines). They count only under
-# their own name, so a boot can expect one without accepting any other report of the parent kind.
-REFINED = [
-    # pciehp_unconfigure_device() takes pci_rescan_remove_lock with ctrl->reset_lock (read) held,
-    # drops reset_lock and takes it again inside (drivers/pci/hotplug/pciehp_pci.c): lockdep's
-    # reset_lock <-> rescan/remove lock cycle on the first PCIe hot-unplug of a bound device. It is
-    # in stock 7.3.4 pciehp and unchanged by the fix.
-    ("lockdep-circular", "lockdep-pciehp-reset",
-     re.compile(r"\(&ctrl->reset_lock\)[^\n]*pciehp_unconfigure_device")),
-]
-REFINE_WINDOW = 8
+# Kernel reports that turn a boot red, unless the run expects them (--expect-report): the one
+# table of their kinds and patterns, shared with the guest's tests.
+from reports import REFINE_WINDOW, classify, kind_names
 # Only kernel messages count (PRINTK_TIME stamps them); the guest's own KTAP, echoed to the
 # console, may quote the same words.
 KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\]")
@@ -766,15 +739,11 @@ def scan_console(path, expected):
     for i, line in enumerate(lines):
         if not KERNEL_LINE.match(line):
             continue
-        for kind, rx in REPORTS:
-            if rx.search(line):
-                window = "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW])
-                kind = next((sub for parent, sub, srx in REFINED
-                             if parent == kind and srx.search(window)), kind)
-                seen.append(kind)
-                if kind not in found:
-                    found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
-                break
+        kind = classify(line, "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW]))
+        if kind is not None:
+            seen.append(kind)
+            if kind not in found:
+                found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
     return {k: v for k, v in found.items() if k not in expected}, seen
 
 
@@ -810,7 +779,7 @@ def main():
                 raise UsageError(f"no such file: {p}")
         if args.timeout <= 0 or args.grace < 0 or args.init_timeout <= 0:
             raise UsageError("--timeout and --init-timeout must be > 0 and --grace >= 0")
-        kinds = {k for k, _ in REPORTS} | {sub for _, sub, _ in REFINED}
+        kinds = set(kind_names())
         for opt, ks in (("--expect-report", args.expect_report), ("--allow-report", args.allow_report)):
             for k in ks:
                 if k not in kinds:
@@ -867,7 +836,7 @@ def main():
     host.append((crash is None, "QEMU did not crash" + (f" ({crash})" if crash else ""), ""))
     for kind in args.expect_report:
         host.append((kind in seen, f"console shows the expected {kind} report", ""))
-    for kind in [k for k, _ in REPORTS] + [sub for _, sub, _ in REFINED]:
+    for kind in kind_names():
         if kind in args.expect_report:
             continue
         if kind in args.allow_report:

@@ -7,10 +7,13 @@ Run from the top directory: python3 -m unittest scripts/test_guest_helpers.py"""
 
 import os
 import subprocess
+import sys
 import tempfile
 import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "qemu"))
+import reports  # noqa: E402  (qemu/reports.py: the one table of kernel reports)
 CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
 BUSYBOX = os.path.join(CACHE, "busybox-x86_64", "bin", "busybox")
@@ -43,17 +46,24 @@ DUMP = """\
 """
 
 
+def run_sh(script, stdin=""):
+    """Run `script` after sourcing functions.sh under the guest's shell: (status, stdout)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        # functions.sh sources the kernel's ktap_helpers.sh from ZR_SELFTESTS (the image's
+        # copy; these helpers do not use it) and the report patterns mkinitramfs.sh writes.
+        open(os.path.join(tmp, "ktap_helpers.sh"), "w", encoding="utf-8").close()
+        with open(os.path.join(tmp, "reports.sh"), "w", encoding="utf-8") as f:
+            f.write(reports.guest_shell())
+        env = dict(os.environ, ZR_SELFTESTS=tmp, ZR_WORKDIR=os.path.join(tmp, "w"))
+        p = subprocess.run(SHELL + ["-c", f". scripts/selftests/functions.sh; {script}"],
+                           cwd=TOP, env=env, input=stdin, capture_output=True, text=True,
+                           timeout=30, check=False)
+        return p.returncode, p.stdout.strip()
+
+
 class GuestHelpersTest(unittest.TestCase):
     def run_sh(self, script, stdin=""):
-        with tempfile.TemporaryDirectory() as tmp:
-            # functions.sh sources the kernel's ktap_helpers.sh from ZR_SELFTESTS (the image's
-            # copy); these helpers do not use it.
-            open(os.path.join(tmp, "ktap_helpers.sh"), "w", encoding="utf-8").close()
-            env = dict(os.environ, ZR_SELFTESTS=tmp, ZR_WORKDIR=os.path.join(tmp, "w"))
-            p = subprocess.run(SHELL + ["-c", f". scripts/selftests/functions.sh; {script}"],
-                               cwd=TOP, env=env, input=stdin, capture_output=True, text=True,
-                               timeout=30, check=False)
-            return p.returncode, p.stdout.strip()
+        return run_sh(script, stdin)
 
     def test_blocked_summary_names_the_tasks_frames_and_locks(self):
         rc, out = self.run_sh("zr_blocked_summary", DUMP)
@@ -93,6 +103,75 @@ class GuestHelpersTest(unittest.TestCase):
                             ("08", 1), ("1a", 1), ("-1", 1), ("99999999999", 1), (" 5", 1)):
             rc, _ = self.run_sh(f"zr_num_in '{value}' 1 1000")
             self.assertEqual(rc, want, f"zr_num_in '{value}' 1 1000")
+
+
+# One recorded first line (and the lines after it) per report kind, as both architectures print
+# them; and lines that must not count.
+REPORT_LINES = [
+    ("lockdep-circular", "WARNING: possible circular locking dependency detected", ""),
+    ("lockdep-recursive", "WARNING: possible recursive locking detected", ""),
+    ("lockdep-unlock-balance", "WARNING: bad unlock balance detected!", ""),
+    ("lockdep-other", "WARNING: held lock freed!", ""),
+    ("hung-task", "INFO: task kworker/0:1:12 blocked for more than 10 seconds.", ""),
+    ("bug", "BUG: KASAN: slab-use-after-free in pci_get_slot+0x4c/0x90", ""),
+    ("bug", "kernel BUG at drivers/pci/iov.c:922!", ""),
+    ("warning", "WARNING: drivers/pci/remove.c:128 at pci_stop_and_remove_bus_device+0x39/0x40,"
+                " CPU#0: zr_vf_unbind.sh/250", ""),
+    ("warning", "WARNING: CPU: 1 PID: 42 at drivers/pci/remove.c:128 x+0x1/0x2", ""),
+    ("oops", "monitor event: 0040 ilc:2 [#1]SMP", ""),
+    ("oops", "Oops: 0004 ilc:3 [#1] PREEMPT SMP", ""),
+    ("oops", "Oops: invalid opcode: 0000 [#2] PREEMPT SMP", ""),
+    ("oops", "Kernel panic - not syncing: Fatal exception", ""),
+    ("lockdep-pciehp-reset", "WARNING: possible circular locking dependency detected",
+     "irq/24-pciehp/68 is trying to acquire lock:\n"
+     "ffff (&ctrl->reset_lock){++++}-{4:4}, at: pciehp_unconfigure_device+0x1/0x2"),
+]
+CLEAN_LINES = [
+    "pci 0001:00:00.0: [Firmware Bug]: BAR 0: invalid; can't size",
+    "igb 0001:00:00.0: Intel(R) Gigabit Ethernet Network Connection",
+    "zr-selftest: % echo 1 > 0001:00:00.0/remove",
+]
+
+
+class ReportsContractTest(unittest.TestCase):
+    """The host's classifier and the guest's zr_no_reports over the same recorded lines: both
+    ends of qemu/reports.py's table must agree on what is a report."""
+
+    def guest_clean(self, text, known=""):
+        """zr_no_reports over `text` as the test's part of the kernel log (dmesg replaced)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            log = os.path.join(tmp, "log")
+            with open(log, "w", encoding="utf-8") as f:
+                f.write("[    1.0] zr-selftest canary c\n" + "".join(
+                    f"[    2.0] {line}\n" for line in text.splitlines()))
+            rc, _ = run_sh(f"dmesg() {{ cat {log}; }}; ZR_CANARY='zr-selftest canary c'; "
+                           f"ZR_KNOWN_REPORTS='{known}'; zr_no_reports")
+            return rc == 0
+
+    def test_every_kind_has_a_recorded_line(self):
+        self.assertEqual({k for k, _, _ in REPORT_LINES}, set(reports.kind_names()))
+
+    def test_both_ends_see_every_report(self):
+        for kind, line, after in REPORT_LINES:
+            with self.subTest(kind=kind, line=line):
+                self.assertEqual(reports.classify(line, after), kind)
+                self.assertFalse(self.guest_clean(line + "\n" + after))
+
+    def test_both_ends_pass_clean_lines(self):
+        for line in CLEAN_LINES:
+            with self.subTest(line=line):
+                self.assertIsNone(reports.classify(line))
+                self.assertTrue(self.guest_clean(line))
+
+    def test_a_known_report_counts_only_where_the_boot_names_it(self):
+        kind, line, after = REPORT_LINES[-1]
+        text = line + "\n" + after
+        self.assertTrue(self.guest_clean(text, known="pciehp-reset"))
+        self.assertFalse(self.guest_clean(text))
+        self.assertFalse(self.guest_clean(REPORT_LINES[0][1], known="pciehp-reset"))
+
+    def test_guest_patterns_have_no_backslash(self):
+        self.assertNotIn("\\", reports.guest_shell())
 
 
 if __name__ == "__main__":

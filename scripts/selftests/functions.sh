@@ -17,8 +17,11 @@ ZR_MODDIR=${ZR_MODDIR:-/lib/zpci-rrlock}
 ZR_MOD=zpci_rrlock
 MAX_RETRIES=${MAX_RETRIES:-300}
 RETRY_INTERVAL=${RETRY_INTERVAL:-0.1}
-# Kernel reports that fail a test when they appear in its part of the log.
-ZR_REPORT_RE='BUG: |kernel BUG at |WARNING: |possible circular locking|possible recursive locking|bad unlock balance|blocked for more than|Oops| ilc:[0-9] \[#[0-9]|Kernel panic'
+# Kernel reports that fail a test when they appear in its part of the log: ZR_REPORT_RE (every
+# kind), ZR_REPORT_{LOCKDEP,HUNG,FAULT}_RE (by group), ZR_REFINED (known reports, recognised by
+# the lines after the header), generated from the host's table qemu/reports.py.
+# shellcheck source=/dev/null
+. "$ZR_SELFTESTS/reports.sh"
 
 # zr_log MSG: a line in the kernel log, so the log shows where each test step happened.
 zr_log() { echo "zr-selftest: $*" >/dev/kmsg; }
@@ -90,9 +93,9 @@ zr_dmesg_since() {
 		}'
 }
 
-# Known reports that are not the project's, accepted only in boots that name them in
-# zr.known_reports= (as qemu/boot.py's REFINED list does on the host): pciehp-reset is pciehp's
-# reset_lock <-> rescan/remove lock cycle on the first PCIe hot-unplug (stock 7.3.4 pciehp).
+# Known reports that are not the project's (ZR_REFINED: qemu/reports.py's REFINED), accepted
+# only in boots that name them in zr.known_reports=, e.g. pciehp-reset: pciehp's reset_lock <->
+# rescan/remove lock cycle on the first PCIe hot-unplug (stock 7.3.4 pciehp).
 ZR_KNOWN_REPORTS=$(tr ' ' '\n' </proc/cmdline 2>/dev/null | sed -n 's/^zr.known_reports=//p')
 
 # zr_no_reports: true if no kernel report (lockdep, hung task, BUG, WARNING) followed the
@@ -101,15 +104,25 @@ ZR_KNOWN_REPORTS=$(tr ' ' '\n' </proc/cmdline 2>/dev/null | sed -n 's/^zr.known_
 # report's lines as KTAP diagnostics otherwise.
 zr_no_reports() {
 	_r=$(zr_dmesg_since | awk -v re="$ZR_REPORT_RE" -v known=",$ZR_KNOWN_REPORTS," \
-		-v allowed="${ZR_ALLOWED_REPORT:-}" '
+		-v refined="$ZR_REFINED" -v win="$ZR_REFINE_WINDOW" -v allowed="${ZR_ALLOWED_REPORT:-}" '
+		BEGIN {
+			nr = split(refined, rl, "\n")
+			for (k = 1; k <= nr; k++) {
+				t = index(rl[k], "\t")
+				rname[k] = substr(rl[k], 1, t - 1)
+				rre[k] = substr(rl[k], t + 1)
+			}
+		}
 		{ l[NR] = $0 }
 		END {
 			for (i = 1; i <= NR; i++) {
 				if (l[i] !~ re) continue
 				w = ""
-				for (j = i + 1; j <= i + 8 && j <= NR; j++) w = w "\n" l[j]
-				if (index(known, ",pciehp-reset,") && w ~ /\(&ctrl->reset_lock\)[^\n]*pciehp_unconfigure_device/) {
-					print "known report (pciehp reset_lock), accepted in this boot" >"/dev/stderr"
+				for (j = i + 1; j <= i + win && j <= NR; j++) w = w "\n" l[j]
+				for (k = 1; k <= nr; k++)
+					if (index(known, "," rname[k] ",") && w ~ rre[k]) break
+				if (k <= nr) {
+					print "known report (" rname[k] "), accepted in this boot" >"/dev/stderr"
 					continue
 				}
 				if (allowed != "" && (l[i] w) ~ allowed) {

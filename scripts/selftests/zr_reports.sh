@@ -15,8 +15,7 @@ none() {
 
 ktap_print_header
 ktap_set_plan 3
-zr_check "no lockdep report in this boot" \
-	none "possible circular locking|possible recursive locking|bad unlock balance|WARNING: .*lock"
-zr_check "no hung-task report in this boot" none "blocked for more than"
-zr_check "no BUG/WARNING/Oops in this boot" none "BUG: |WARNING: |Oops"
+zr_check "no lockdep report in this boot" none "$ZR_REPORT_LOCKDEP_RE"
+zr_check "no hung-task report in this boot" none "$ZR_REPORT_HUNG_RE"
+zr_check "no BUG/WARNING/Oops in this boot" none "$ZR_REPORT_FAULT_RE"
 ktap_finished

@@ -235,9 +235,9 @@ done
 zr_check "every function back and bound to its driver ($nfns)" [ "$lost" = 0 ]
 
 log=$(zr_dmesg_since)
-lockdep=$(echo "$log" | grep -cE 'possible (circular|recursive) locking|bad unlock balance|DEBUG_LOCKS_WARN_ON')
-hung=$(echo "$log" | grep -c 'blocked for more than')
-warn=$(echo "$log" | grep -cE 'WARNING: |BUG: |Oops')
+lockdep=$(echo "$log" | grep -cE "$ZR_REPORT_LOCKDEP_RE")
+hung=$(echo "$log" | grep -cE "$ZR_REPORT_HUNG_RE")
+warn=$(echo "$log" | grep -cE "$ZR_REPORT_FAULT_RE")
 if zr_patched; then
 	zr_check "no kernel report (lockdep $lockdep, hung tasks $hung, WARNING/BUG $warn)" zr_no_reports
 else
