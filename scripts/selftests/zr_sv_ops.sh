@@ -8,7 +8,8 @@
 #     bound to vfio-pci and reset (FLR) there, vfio-pci unloaded and reloaded under it, recover
 #     (removal, function reset, rescan: back and linked to its PF again);
 #   the PF with 2 VFs: reset (the VFs stay), recover (the VFs go with it: igb disables SR-IOV in
-#     .remove; the PF comes back without VFs), slot power off (refused while it has VFs).
+#     .remove; the PF comes back without VFs), slot power off (refused while it has VFs),
+#     rebound to vfio-pci and vfio-pci reloaded under it.
 # Stock 7.3.4's recover removes a VF as a plain function and leaves the PF's virtfnN link: the
 # rescan cannot link the new VF ("cannot create duplicate filename .../virtfn0"), which then is
 # no VF of its PF (F8; fixed by the livepatch). The rest is clean with the livepatch; on stock,
@@ -17,7 +18,7 @@
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
-trap 'vf_driver_restore; zr_sriov pigb 0; zr_restore_fn pigb' EXIT
+trap 'vf_driver_restore; echo >"$(zr_fn_dev pigb)/driver_override"; zr_sriov pigb 0; zr_restore_fn pigb' EXIT
 fid=$(zr_vf_fid pigb 0) || zr_die "pigb has no fid"
 vf_slot=$(zr_fid_slot "$fid")
 
@@ -85,6 +86,23 @@ vf_vfio() {
 }
 
 pf_back() { zr_wait_bound pigb && [ "$(zr_vf_count pigb)" = 0 ]; }
+pf_on() {
+	[ -e "$(zr_fn_dev pigb)/driver" ] &&
+		[ "$(basename "$(readlink "$(zr_fn_dev pigb)/driver")")" = "$1" ]
+}
+# pf_vfio: the PF with 2 VFs rebound to vfio-pci (igb's unbind takes the VFs), vfio-pci
+# unloaded and reloaded under it, back to igb.
+pf_vfio() {
+	local d b
+	d=$(zr_fn_dev pigb) || return 1
+	b=${d##*/}
+	zr_log "% rebind ${b} (PF with 2 VFs) to vfio-pci"
+	echo vfio-pci >"$d/driver_override" && echo "$b" >/sys/bus/pci/drivers/igb/unbind &&
+		echo "$b" >/sys/bus/pci/drivers/vfio-pci/bind && pf_on vfio-pci && zr_loop_until vf_gone &&
+		zr_rmmod vfio_pci && [ ! -e "$d/driver" ] && modprobe vfio-pci && zr_loop_until "pf_on vfio-pci" || return 1
+	echo >"$d/driver_override" && echo "$b" >/sys/bus/pci/drivers/vfio-pci/unbind &&
+		echo "$b" >/sys/bus/pci/drivers/igb/bind && pf_back
+}
 pf_recover() {
 	zr_log "% echo 1 > $(zr_fn_dev pigb)/recover (PF with 2 VFs)"
 	echo 1 >"$(zr_fn_dev pigb)/recover" && zr_loop_until vf_gone && pf_back
@@ -114,7 +132,7 @@ have_vfio=1
 modprobe vfio-pci 2>/dev/null || have_vfio=
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 11
 zr_canary
 zr_check "2 VFs up, VF 0 bound to igbvf" up
 zr_check "VF 0: slot power off removes it, power on brings it back linked" vf_power
@@ -128,5 +146,11 @@ zr_check "PF with 2 VFs: reset, the VFs stay" pf_reset
 zr_check "PF with 2 VFs: recover: the VFs go, the PF comes back without VFs" pf_recover
 zr_check "2 VFs up again" up
 zr_check "PF with 2 VFs: slot power off refused (EBUSY); without VFs, off and on" pf_power
+zr_check "2 VFs up again" up
+if [ -n "$have_vfio" ]; then
+	zr_check "PF with 2 VFs: on vfio-pci (the VFs go), vfio-pci reloaded under it, back to igb" pf_vfio
+else
+	ktap_test_skip "PF: vfio-pci: module not available"
+fi
 zr_check "no kernel report" zr_no_reports
 ktap_finished

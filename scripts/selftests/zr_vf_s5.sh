@@ -15,14 +15,23 @@
 # 5 s after a press). Without the pciehp fix this hangs (checked by hand, see
 # Documentation/rescan-lock.rst); stock 7.3.4 removes VFs without the lock and does not hang,
 # but its unbind trips lockdep_assert_held (S6, allowed on stock). The hot-unplugs make
-# pciehp's own known report: this runs in the hot-plug boots.
+# pciehp's own known report: this runs in the hot-plug boots. On s390x (the s390x-sriov
+# machine) the same QMP device_del is the platform's deconfigure request, handled in order by
+# the zPCI event thread (the unbind starts 0.7 s after the presses), and the stock removals
+# draw S1 as well.
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
 zr_have_host || zr_skip_all "no host control channel"
 zr_take_fn pigb pigb2
 delay=$(zr_cmdline zr.s5_delay)
-delay=${delay:-5.7}
+# On s390x the platform's deconfigure requests come at once and the event thread handles them
+# in order: pigb's waits for pigb2's, which holds the lock while igb disables SR-IOV (~2 s).
+if [ "$ZR_ARCH" = s390x ]; then
+	delay=${delay:-0.7}
+else
+	delay=${delay:-5.7}
+fi
 mode=stock
 zr_patched && mode=patched
 done_file=/tmp/zr-s5-unbind.$$
@@ -44,7 +53,10 @@ replug() {
 	zr_host plug pigb2 && zr_host plug pigb && zr_wait_bound pigb2 && zr_wait_bound pigb
 }
 reports() {
-	if [ $mode = stock ]; then
+	if [ $mode = stock ] && [ "$ZR_ARCH" = s390x ]; then
+		# The VFs' release under the rescan/remove lock of the removals draws S1 as well.
+		ZR_ALLOWED_REPORT='drivers/pci/remove.c|possible circular locking dependency' zr_no_reports
+	elif [ $mode = stock ]; then
 		ZR_ALLOWED_REPORT='drivers/pci/remove.c' zr_no_reports
 	else
 		zr_no_reports
