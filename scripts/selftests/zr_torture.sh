@@ -65,9 +65,12 @@ if [ "$ZR_ARCH" = s390x ]; then
 	# and removes; VF add/del and the VFs' driver join the mix.
 	zr_fn_find pigb && [ -e "$ZR_DEV/sriov_totalvfs" ] && ops="$ops numvfs vfunbind"
 	power_fns=${fns%% *}
-	# Not the nvme PF, as on x86_64 below (QEMU's nvme unplug after SR-IOV).
+	# Not an nvme PF with SR-IOV, as on x86_64 below (QEMU's nvme unplug after SR-IOV).
 	for _f in ${fns#* }; do
-		[ "$(zr_fn_driver "$_f")" = nvme ] || storm_fns="$storm_fns $_f"
+		if [ "$(zr_fn_driver "$_f")" = nvme ] && zr_fn_find "$_f" && [ -e "$ZR_DEV/sriov_totalvfs" ]; then
+			continue
+		fi
+		storm_fns="$storm_fns $_f"
 	done
 else
 	zr_need_vfs
