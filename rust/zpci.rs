@@ -138,7 +138,8 @@ impl Drop for AddRemoveGuard<'_> {
 /// # Invariants
 ///
 /// `ptr` points to a live `struct zpci_dev` that stays live while the value exists: the caller of
-/// the replaced function holds a reference to it (its kref, or a `pci_dev` that holds one).
+/// the replaced function holds a reference to it (its kref, or a `pci_dev` that holds one), or
+/// the value owns one the replacement took, which [`Zdev::put`] drops with the value.
 pub(crate) struct Zdev {
     ptr: NonNull<bindings::zpci_dev>,
 }
@@ -302,13 +303,19 @@ pub(crate) extern "C" fn zr_zpci_remove_reserved_devices() {
                 unsafe { bindings::zpci_device_reserved(zdev.as_ptr()) };
             }
         }
-        // SAFETY: Drops the reference `next_reserved()` took; the function is live until then.
-        unsafe { zr_zpci_zdev_put(zdev.as_ptr()) };
+        // Drops the reference `next_reserved()` took, consuming `zdev` with it.
+        let rescan = RescanRemoveLock::lock();
+        zdev.put(&AddRemoveGuard::lock(&rescan));
     }
 }
 
 /// The first function on `zpci_list` that is in standby and that CLP reports reserved, with a
-/// reference taken for the caller (dropped with `zpci_zdev_put()`).
+/// reference taken for the caller (dropped with [`Zdev::put`]).
+///
+/// Each call walks the list from its head: O(functions × reserved) CLP list calls for one
+/// 0x0306, each under `zpci_list_lock` as 7.3.4's single walk does per function; the lists
+/// are short (one entry per function of the partition), and the walk needs no cursor that
+/// outlives the lock.
 fn next_reserved() -> Option<Zdev> {
     let rescan = RescanRemoveLock::lock();
     let ar = AddRemoveGuard::lock(&rescan);
@@ -460,7 +467,14 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
             (*pdev).error_state = bindings::pci_channel_io_perm_failure;
         }
         if (*pdev).is_virtfn() != 0 {
-            bindings_extra::zpci_iov_remove_virtfn(pdev, c_int::from((*zdev.as_ptr()).vfn));
+            // Under the lock, and only while the VF is registered: a removal of its PF (sysfs
+            // `remove`, `recover`, which remove the VFs first) may have taken it meanwhile, and
+            // with it the VF's reference on the PF that `zpci_iov_remove_virtfn()` follows
+            // (`pdev->physfn`). The lock nests where the caller holds it (`Release::Done`).
+            let _rescan = RescanRemoveLock::lock();
+            if remove::pci_dev_is_added(pdev) {
+                bindings_extra::zpci_iov_remove_virtfn(pdev, c_int::from((*zdev.as_ptr()).vfn));
+            }
         } else {
             if release == Release::First {
                 remove::release_for_removal(pdev);

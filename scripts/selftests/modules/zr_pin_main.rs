@@ -16,7 +16,8 @@ use kernel::{
     bindings,
     pci,
     prelude::*,
-    sync::aref::ARef, //
+    sync::aref::ARef,
+    types::NotThreadSafe, //
 };
 
 module! {
@@ -43,19 +44,29 @@ module! {
 
 /// The PCI rescan/remove lock, taken through the exported `pci_lock_rescan_remove()` (the
 /// function the livepatch replaces), held until the guard is dropped.
-struct RescanRemoveGuard;
+///
+/// # Invariants
+///
+/// The current task holds the lock: the guard is made only by [`RescanRemoveGuard::lock`]
+/// (its field is private) and cannot move to another task (`NotThreadSafe`).
+struct RescanRemoveGuard {
+    _not_send: NotThreadSafe,
+}
 
 impl RescanRemoveGuard {
     fn lock() -> Self {
         // SAFETY: Process context (module init/exit); released exactly once, in `drop`.
         unsafe { bindings::pci_lock_rescan_remove() };
-        Self
+        // INVARIANT: Just taken by this task.
+        Self {
+            _not_send: NotThreadSafe,
+        }
     }
 }
 
 impl Drop for RescanRemoveGuard {
     fn drop(&mut self) {
-        // SAFETY: Taken by this task in `lock`, the only way to create the guard.
+        // SAFETY: By the type invariant this task holds the lock.
         unsafe { bindings::pci_unlock_rescan_remove() };
     }
 }
