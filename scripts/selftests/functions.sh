@@ -479,7 +479,7 @@ zr_fn_find_slot() {
 	ZR_SD=''
 	zr_fn_get_fid "$1" || return 1
 	if [ "$ZR_ARCH" = s390x ]; then
-		ZR_SD=/sys/bus/pci/slots/$(printf '%08x' "$ZR_F")
+		ZR_SD=$(zr_fid_slot "$ZR_F")
 	else
 		ZR_SD=/sys/bus/pci/slots/$ZR_F
 	fi

@@ -86,10 +86,7 @@ vf_vfio() {
 }
 
 pf_back() { zr_wait_bound pigb && [ "$(zr_vf_count pigb)" = 0 ]; }
-pf_on() {
-	[ -e "$(zr_fn_dev pigb)/driver" ] &&
-		[ "$(basename "$(readlink "$(zr_fn_dev pigb)/driver")")" = "$1" ]
-}
+pf_on() { [ "$(zr_fn_bound_driver pigb)" = "$1" ]; }
 # pf_vfio: the PF with 2 VFs rebound to vfio-pci (igb's unbind takes the VFs), vfio-pci
 # unloaded and reloaded under it, back to igb.
 pf_vfio() {
