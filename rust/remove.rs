@@ -79,26 +79,52 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     // SAFETY: `dev` is the `dev` field of a `struct pci_dev` (a PCI device attribute).
     let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
     // SAFETY: `pdev` is pinned by the break above; process context, no lock held.
-    unsafe {
-        if pci_dev_is_added(pdev) {
-            release_for_removal(pdev);
-        }
-    }
-    {
-        let _rescan = RescanRemoveLock::lock();
-        // SAFETY: `pdev` is pinned; the rescan/remove lock is held, so whether it is added
-        // cannot change under us, and a concurrent writer that removed it first leaves nothing
-        // to do.
-        unsafe {
-            if pci_dev_is_added(pdev) {
-                bindings::pci_stop_and_remove_bus_device(pdev);
-            }
-        }
-    }
+    unsafe { release_then_remove(pdev) };
     // SAFETY: Balances the break above, after every lock is dropped; may drop the last
     // reference on the device.
     unsafe { bindings::sysfs_unbreak_active_protection(kn) };
     count as isize
+}
+
+/// The removal proper of [`zr_remove_store`]: the driver released with no lock held, then the
+/// device stopped and removed under the rescan/remove lock, once it is released.
+///
+/// The attribute exists from `device_add()` on, but the device counts as added only once
+/// `pci_bus_add_device()` has attached its driver, under the rescan/remove lock of the rescan or
+/// hot-plug that found it. A writer that comes in between finds nothing to release, waits for
+/// the lock and then holds it while it removes a device with a driver bound: the removal waits
+/// for `device_lock(dev)`, which a `sriov_numvfs` store holds while its VF add waits for the
+/// rescan/remove lock. That is stock 7.3.4's AB-BA cycle back (found by the x86_64 torture, full
+/// mix: `remove` of an igb PF written while the re-plugged PF probed, `sriov_numvfs=2` on it
+/// meanwhile; the pciehp thread of its slot and the torture's other writers blocked behind them
+/// for good). So the removal runs only after a release done while the device was added; a
+/// device added while the writer waited goes back to the release.
+///
+/// # Safety
+///
+/// `pdev` is live and held by the caller; process context, no lock held.
+unsafe fn release_then_remove(pdev: *mut bindings::pci_dev) {
+    loop {
+        // SAFETY: `pdev` is live and held (safety requirements); no lock is held.
+        let released = unsafe { pci_dev_is_added(pdev) };
+        if released {
+            // SAFETY: As above.
+            unsafe { release_for_removal(pdev) };
+        }
+        let _rescan = RescanRemoveLock::lock();
+        // SAFETY: `pdev` is held; the rescan/remove lock is held, so whether it is added cannot
+        // change under us, and a concurrent writer that removed it first leaves nothing to do.
+        if unsafe { !pci_dev_is_added(pdev) } {
+            return;
+        }
+        if released {
+            // SAFETY: As above; the device is dead and without a driver (released above), so the
+            // removal waits for no driver.
+            unsafe { bindings::pci_stop_and_remove_bus_device(pdev) };
+            return;
+        }
+        // Added (with its driver) while this writer waited for the lock: release it first.
+    }
 }
 
 /// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
