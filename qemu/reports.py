@@ -67,13 +67,17 @@ class Refined:
 
 
 REFINED = [
-    # pciehp_unconfigure_device() takes pci_rescan_remove_lock with ctrl->reset_lock (read) held,
-    # drops reset_lock and takes it again inside (drivers/pci/hotplug/pciehp_pci.c): lockdep's
-    # reset_lock <-> rescan/remove lock cycle on the first PCIe hot-unplug of a bound device. It is
-    # in stock 7.3.4 pciehp and unchanged by the fix.
+    # Stock pciehp_unconfigure_device() takes pci_rescan_remove_lock with ctrl->reset_lock (read)
+    # held, drops reset_lock and takes it again inside (drivers/pci/hotplug/pciehp_pci.c):
+    # lockdep's reset_lock <-> rescan/remove lock cycle on the first PCIe hot-unplug of a bound
+    # device. The livepatch takes the two in one order (rust/pciehp.rs): a stock-only report,
+    # matched on the stock function (not zr_pciehp_unconfigure_device). Once the livepatch is
+    # disabled, lockdep, which learnt the patched order, reports the other side: the rescan/remove
+    # lock taken in stock pciehp_unconfigure_device() with reset_lock held.
     Refined("lockdep-circular", "lockdep-pciehp-reset", "pciehp-reset",
-            re.compile(r"\(&ctrl->reset_lock\)[^\n]*pciehp_unconfigure_device"),
-            "[(]&ctrl->reset_lock[)].*pciehp_unconfigure_device"),
+            re.compile(r"\((&ctrl->reset_lock|pci_rescan_remove_lock)\)[^\n]*"
+                       r"at: pciehp_unconfigure_device"),
+            "[(](&ctrl->reset_lock|pci_rescan_remove_lock)[)].*at: pciehp_unconfigure_device"),
 ]
 # How many lines after a report's header a refinement looks at.
 REFINE_WINDOW = 8

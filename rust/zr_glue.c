@@ -58,6 +58,7 @@ struct klp_func zr_vmlinux_funcs[] = {
 	ZR_FUNC(sriov_disable, zr_sriov_disable),
 	ZR_FUNC(sriov_numvfs_store, zr_sriov_numvfs_store),
 #ifdef CONFIG_HOTPLUG_PCI_PCIE
+	ZR_FUNC(pciehp_configure_device, zr_pciehp_configure_device),
 	ZR_FUNC(pciehp_unconfigure_device, zr_pciehp_unconfigure_device),
 #endif
 #ifdef CONFIG_S390
@@ -80,6 +81,7 @@ const unsigned long zr_vmlinux_sizes[] = {
 	ZR_SIZE(sriov_disable),
 	ZR_SIZE(sriov_numvfs_store),
 #ifdef CONFIG_HOTPLUG_PCI_PCIE
+	ZR_SIZE(pciehp_configure_device),
 	ZR_SIZE(pciehp_unconfigure_device),
 #endif
 #ifdef CONFIG_S390

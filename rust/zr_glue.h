@@ -48,6 +48,7 @@ void zr_sriov_disable(struct pci_dev *dev);
 ssize_t zr_sriov_numvfs_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			      size_t count);
 
+int zr_pciehp_configure_device(struct controller *ctrl);
 void zr_pciehp_unconfigure_device(struct controller *ctrl, bool presence);
 void zr_zpci_zdev_put(struct zpci_dev *zdev);
 int zr_zpci_add_device(struct zpci_dev *zdev);

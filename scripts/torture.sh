@@ -79,12 +79,7 @@ mkdir -p "$ZR_BUILD"
 	esac
 	for m in $machines; do
 		[ "$full" = 1 ] || break
-		if [ "$m" = s390x ]; then
-			echo "torture-$m-full $m zr_patch_on,zr_torture_full boot-timeout:$((to + 600)) $args"
-		else
-			# PCIe hot-unplug (full mix) draws stock pciehp's own report once (not ours).
-			echo "torture-$m-full $m zr_patch_on,zr_torture_full allow:lockdep-pciehp-reset,boot-timeout:$((to + 600)) $args zr.known_reports=pciehp-reset"
-		fi
+		echo "torture-$m-full $m zr_patch_on,zr_torture_full boot-timeout:$((to + 600)) $args"
 	done
 } >"$list"
 zr_info "torture: $ops operations or $secs s per mix and boot, $workers guest workers, $cycles lifecycle rounds${seed:+, $seed} (boots: $list)"

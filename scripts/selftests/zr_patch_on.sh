@@ -18,7 +18,7 @@ patched() {
 	_fs="pci_lock_rescan_remove pci_unlock_rescan_remove remove_store sriov_enable sriov_disable sriov_numvfs_store"
 	# pciehp (built in where configured) has parameters, so /sys/module/pciehp; reading
 	# /proc/kallsyms instead would take 10-15 s under TCG.
-	[ -d /sys/module/pciehp ] && _fs="$_fs pciehp_unconfigure_device"
+	[ -d /sys/module/pciehp ] && _fs="$_fs pciehp_configure_device pciehp_unconfigure_device"
 	[ "$ZR_ARCH" = s390x ] &&
 		_fs="$_fs zpci_zdev_put zpci_add_device zpci_bus_scan_device zpci_bus_remove_device zpci_deconfigure_device zpci_remove_reserved_devices recover_store"
 	for _f in $_fs; do

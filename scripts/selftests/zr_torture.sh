@@ -12,8 +12,7 @@
 #                            unbind/bind, reset; x86_64 VF enable/disable, VF unbind/bind, reset.
 #   full  (zr_torture_full): everything, patched kernel only (on stock it deadlocks: S1, S4):
 #                            safe plus remove/rescan; on x86_64 also PF unbind/bind, PF
-#                            remove/rescan, and where the boot accepts pciehp's known report
-#                            (zr.known_reports=pciehp-reset) slot power and hot-unplug (host).
+#                            remove/rescan, slot power and hot-unplug (host).
 #
 # Kernel command line (all optional): zr.torture_seed=N (printed; replays each worker's
 # sequence of operations, the interleaving stays up to the scheduler), zr.torture_seconds=N
@@ -76,25 +75,18 @@ else
 	zr_need_vfs
 	ops="numvfs vfunbind reset"
 	if [ "$mix" = full ]; then
-		ops="$ops unbind remove"
-		# PCIe slot power-off and hot-unplug draw pciehp's own report once (stock 7.3.4, not
-		# ours): only in the boots that accept it.
+		ops="$ops unbind remove power"
 		# Nobody unplugs the nvme PF (host storm, slot power): QEMU 10.0.2 aborts in
 		# nvme_subsys_unreserve_cntlids() (hw/nvme/subsys.c:48) on its unplug after SR-IOV.
-		case ",$ZR_KNOWN_REPORTS," in
-		*,pciehp-reset,*)
-			ops="$ops power"
-			for _f in $fns; do
-				if [ "$(zr_fn_driver "$_f")" = nvme ]; then
-					:
-				elif [ -z "$power_fns" ]; then
-					power_fns=$_f
-				else
-					storm_fns="$storm_fns $_f"
-				fi
-			done
-			;;
-		esac
+		for _f in $fns; do
+			if [ "$(zr_fn_driver "$_f")" = nvme ]; then
+				:
+			elif [ -z "$power_fns" ]; then
+				power_fns=$_f
+			else
+				storm_fns="$storm_fns $_f"
+			fi
+		done
 	fi
 	for _f in $fns; do
 		_d=$(zr_fn_dev "$_f") && [ -e "$_d/sriov_drivers_autoprobe" ] &&

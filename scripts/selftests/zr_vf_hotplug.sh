@@ -6,10 +6,11 @@
 # sriov_del_vfs() takes it nested (the reference's S3 chain through hot-plug); a non-reentrant
 # lock there would self-deadlock. Re-plugging brings the PF back without VFs.
 #
-# The first hot-unplug of a bound device draws pciehp's own lockdep report (reset_lock <->
-# rescan/remove lock, stock 7.3.4 pciehp, not changed by the fix): boots running this test accept
-# exactly that report (zr.known_reports=pciehp-reset; the host classifies it the same way), and
-# lockdep is off for the rest of such a boot.
+# On the stock kernel the first hot-unplug of a bound device draws pciehp's lockdep report
+# (reset_lock held while the rescan/remove lock is waited for, and taken again under it; the
+# livepatch takes them in one order): the stock boot accepts exactly that report
+# (zr.known_reports=pciehp-reset; the host classifies it the same way), and lockdep is off for
+# the rest of that boot.
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
