@@ -10,7 +10,7 @@
 #   recover (s390x) takes any value and recovers (stock behaviour, kept by the replacement)
 #   zpci_rrlock.ko  has no parameters: an unknown one is ignored with the kernel's warning (as
 #                   for every module); a second insmod -> EEXIST, the patch stays enabled
-#   zr_nest.ko      depth outside 1..64 or not a number -> refused
+#   zr_nest.ko      depth outside 1..64, hold_ms above 60000, or not a number -> refused
 #   livepatch enabled: not a kstrtobool word -> EINVAL, 1 while enabled -> EINVAL (note that
 #                   kstrtobool reads only the first character: "0x" or "no" would disable it)
 #   livepatch force: not a kstrtobool word -> EINVAL, 1 without a transition -> EINVAL
@@ -110,9 +110,13 @@ nest_bad() {
 		insmod "$nest" depth="$_v" 2>/dev/null && { echo "# zr_nest depth='$_v' accepted"; rmmod zr_nest; return 1; }
 		zr_mod_loaded zr_nest && { echo "# zr_nest left loaded"; return 1; }
 	done
+	for _v in 60001 abc -1; do
+		insmod "$nest" depth=1 hold_ms="$_v" 2>/dev/null && { echo "# zr_nest hold_ms='$_v' accepted"; rmmod zr_nest; return 1; }
+		zr_mod_loaded zr_nest && { echo "# zr_nest left loaded"; return 1; }
+	done
 	return 0
 }
-zr_check "zr_nest.ko: depth outside 1..64 or not a number refused" nest_bad
+zr_check "zr_nest.ko: depth outside 1..64, hold_ms above 60000 or not a number refused" nest_bad
 
 lp=/sys/kernel/livepatch/$ZR_MOD
 lp_bad() {

@@ -7,7 +7,8 @@
 //! On the stock kernel the second acquisition deadlocks (lockdep reports "possible recursive
 //! locking", then the hung-task detector fires): this is the stock result the test expects, in a
 //! boot of its own. With the zpci_rrlock livepatch enabled the module loads and prints
-//! "zr_nest: nested N deep".
+//! "zr_nest: nested N deep". With `hold_ms` it holds the lock that long at the deepest level
+//! first: a gate that lets a test queue other tasks on the lock in a chosen order.
 
 use kernel::{
     bindings,
@@ -24,6 +25,10 @@ module! {
         depth: u32 {
             default: 5,
             description: "How many times to take the lock (1..=64)",
+        },
+        hold_ms: u32 {
+            default: 0,
+            description: "How long to hold it at the deepest level, in ms (0..=60000): a gate for tests that queue other tasks on the lock",
         },
     },
 }
@@ -57,6 +62,11 @@ impl kernel::Module for ZrNest {
             pr_err!("depth={} out of range (1..=64)\n", depth);
             return Err(EINVAL);
         }
+        let hold_ms = module_parameters::hold_ms.value();
+        if hold_ms > 60000 {
+            pr_err!("hold_ms={} out of range (0..=60000)\n", hold_ms);
+            return Err(EINVAL);
+        }
         let mut ok = true;
         for level in 1..=depth {
             pr_info!("taking the rescan/remove lock, level {}\n", level);
@@ -66,6 +76,11 @@ impl kernel::Module for ZrNest {
                 pr_err!("lockdep does not see the lock held at level {}\n", level);
                 ok = false;
             }
+        }
+        if hold_ms > 0 {
+            pr_info!("holding the lock for {} ms\n", hold_ms);
+            // SAFETY: Process context; sleeping with a mutex held is allowed.
+            unsafe { bindings::msleep(hold_ms) };
         }
         for _ in 0..depth {
             // SAFETY: Pairs with an acquisition above, on this task.
