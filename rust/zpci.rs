@@ -493,8 +493,10 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
 /// removal and the disable finds the still enabled function and adds a new `pci_dev` for it,
 /// which the deconfigure then pulls the function from under; the platform's unplug never
 /// completes (found by the S1 race test: `device_del` gets no `DEVICE_DELETED`). Here the
-/// rescan/remove lock covers removal, disable and deconfigure, so a rescan sees the function
-/// either configured and present or gone. The driver is released before the lock, as in
+/// rescan/remove lock covers removal and disable, so a rescan sees the function either enabled
+/// and present or disabled, and a disabled function answers no config access, so no scan finds
+/// it. The SCLP deconfigure, a firmware call, runs after the lock is dropped, under `state_lock`
+/// only, as in 7.3.4. The driver is released before the lock, as in
 /// [`zr_zpci_bus_remove_device`].
 ///
 /// # Safety
@@ -507,6 +509,9 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
         return 0;
     };
     let z = zdev.as_ptr();
+    // `lockdep_assert_held(&zdev->state_lock)`, as in 7.3.4.
+    // SAFETY: `state_lock` is an initialised mutex of a live function.
+    unsafe { bindings::mutex_assert_is_held(&raw mut (*z).state_lock) };
     // SAFETY: `state` is written under `state_lock`, which the caller holds.
     if unsafe { (*z).state } != bindings::zpci_state_ZPCI_FN_STATE_CONFIGURED {
         return 0;
@@ -521,14 +526,16 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
             bindings::pci_dev_put(pdev);
         }
     }
-    let _rescan = RescanRemoveLock::lock();
-    // Without a scanned bus this finds nothing, as 7.3.4's `if (zdev->zbus->bus)` skips it.
-    bus_remove_device(&zdev, false, Release::Done);
-    if zdev.enabled() {
-        // SAFETY: The function is live; its state is protected by the caller's `state_lock`.
-        let rc = unsafe { bindings::zpci_disable_device(z) };
-        if rc != 0 {
-            return rc;
+    {
+        let _rescan = RescanRemoveLock::lock();
+        // Without a scanned bus this finds nothing, as 7.3.4's `if (zdev->zbus->bus)` skips it.
+        bus_remove_device(&zdev, false, Release::Done);
+        if zdev.enabled() {
+            // SAFETY: The function is live; its state is protected by the caller's `state_lock`.
+            let rc = unsafe { bindings::zpci_disable_device(z) };
+            if rc != 0 {
+                return rc;
+            }
         }
     }
     // SAFETY: As above; `fid` is constant.
