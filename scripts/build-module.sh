@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # build-module.sh [--kdir DIR] [--arch ARCH] [--src DIR] [--out DIR] [--forge ID]
-#                 [--forge-size FUNC] [--klp-flags FLAGS] TARGET [MAKE-ARGS...]
+#                 [--forge-size FUNC] [--srctree DIR] [--klp-flags FLAGS] TARGET [MAKE-ARGS...]
 #
 # Run an out-of-tree module TARGET (modules, clean, modules_install, rust-analyzer) against a
 # kernel tree. Without --kdir the toolchain is bootstrapped and the cached test kernel for ARCH
@@ -12,12 +12,14 @@
 # converted by tools/klp-convert (livepatch relocations for non-exported symbols; FLAGS are
 # passed to it, e.g. "--unchecked-sym NAME,POS"; default: the module directory's klp.flags).
 # --forge ID stamps another kernel identity into zpci_rrlock, --forge-size FUNC a wrong
-# build-time size of a replaced function (both for the refusal tests). Prints the output directory on stdout.
+# build-time size of a replaced function, --srctree DIR the kernel source whose replaced
+# functions the build checks (rust/zr_sources.list; default the tree's own) (all three for the
+# refusal tests). Prints the output directory on stdout.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-kdir='' arch=s390x out='' forge='' forgesize='' src=$ZR_TOP klpflags=''
+kdir='' arch=s390x out='' forge='' forgesize='' srctree='' src=$ZR_TOP klpflags=''
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kdir) kdir=${2:?--kdir needs a directory}; shift 2 ;;
@@ -26,6 +28,7 @@ while [ $# -gt 0 ]; do
 	--out) out=${2:?--out needs a directory}; shift 2 ;;
 	--forge) forge=${2:?--forge needs an identity string}; shift 2 ;;
 	--forge-size) forgesize=${2:?--forge-size needs a function name}; shift 2 ;;
+	--srctree) srctree=$(cd "${2:?--srctree needs a directory}" && pwd) || exit 1; shift 2 ;;
 	--klp-flags) klpflags=${2?}; shift 2 ;;
 	--*) zr_die "build-module: unknown option $1" ;;
 	*) break ;;
@@ -71,6 +74,7 @@ args=(-C "$kdir" M="$src" MO="$out" ARCH="$karch" CROSS_COMPILE="${CROSS_COMPILE
 	ZR_TOP="$ZR_TOP" ZR_KLP_CONVERT="$klp" ZR_KLP_FLAGS="$klpflags")
 [ -n "$forge" ] && args+=(ZR_FORGE_IDENTITY="$forge")
 [ -n "$forgesize" ] && args+=(ZR_FORGE_SIZE="$forgesize")
+[ -n "$srctree" ] && args+=(ZR_SRCTREE="$srctree")
 
 case "$target" in
 modules)

@@ -14,8 +14,18 @@ must refuse to patch.
 
 Architecture-specific replacements sit in "#ifdef CONFIG_X" / "#if IS_ENABLED(CONFIG_X)" blocks
 (with "#else", "#endif", and "!" for the negation); with --config the kernel's auto.conf decides
-them, as the C compiler will. Any other conditional around a ZR_FUNC() line is an error."""
+them, as the C compiler will. Any other conditional around a ZR_FUNC() line is an error.
 
+With --srctree DIR --sources LIST it first checks that every replaced function, and every caller
+LIST names for one, has in the kernel source DIR the source its replacement was written
+against: LIST (rust/zr_sources.list) records, per function, its file and a fingerprint of its
+definition (comments and whitespace aside). A livepatch built for a tree that changed one of
+them (a stable update, a backport, a tree with the upstream series applied) would silently
+revert that change; the mismatch is an error naming the function. --record DIR LIST prints LIST
+with the fingerprints of DIR (after porting a replacement to a new source)."""
+
+import hashlib
+import os
 import re
 import sys
 
@@ -73,14 +83,126 @@ def replaced_functions(text, config):
     return want
 
 
+def definition(text, name):
+    """The definition of C function `name` in `text` (kernel style: the declarator starts in
+    column 0, the body ends at the first "}" in column 0), or ValueError if it is not there
+    exactly once."""
+    lines = text.splitlines()
+    start = re.compile(r"^[A-Za-z_].*[\s*]" + re.escape(name) + r"\(")
+    found = []
+    for i, line in enumerate(lines):
+        if not start.match(line):
+            continue
+        # A prototype ends with ";" before any "{".
+        j = i
+        while j < len(lines) and "{" not in lines[j] and not lines[j].rstrip().endswith(";"):
+            j += 1
+        if j == len(lines) or lines[j].rstrip().endswith(";"):
+            continue
+        k = next((k for k in range(j, len(lines)) if lines[k].startswith("}")), None)
+        if k is None:
+            raise ValueError(f"{name}: no end of its body")
+        found.append("\n".join(lines[i:k + 1]))
+    if len(found) != 1:
+        raise ValueError(f"{name}: {'no definition' if not found else 'defined more than once'}")
+    return found[0]
+
+
+def fingerprint(src):
+    """A hash of C source `src` without its comments and whitespace layout."""
+    src = re.sub(r"/\*.*?\*/", " ", src, flags=re.S)
+    src = re.sub(r"//[^\n]*", " ", src)
+    # One space between two words (identifiers, numbers, keywords), none elsewhere.
+    src = re.sub(r"(?<!\w) | (?!\w)", "", " ".join(src.split()))
+    return hashlib.sha256(src.encode()).hexdigest()[:16]
+
+
+def read_sources(path):
+    """rust/zr_sources.list: (name, file, fingerprint, callees) per line, callees the replaced
+    functions a caller line is recorded for (empty for a replaced function)."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            words = line.split("#", 1)[0].split()
+            if not words:
+                continue
+            if len(words) not in (3, 4) or not re.fullmatch(r"[0-9a-f]{16}", words[2]) or (
+                    len(words) == 4 and not words[3].startswith("caller-of=")):
+                raise ValueError(f"{path}:{n}: want NAME FILE FINGERPRINT [caller-of=F,...]")
+            callees = words[3][len("caller-of="):].split(",") if len(words) == 4 else []
+            out.append((words[0], words[1], words[2], callees))
+    return out
+
+
+def check_sources(srctree, sources, want):
+    """Error lines for the replaced functions `want` (and their recorded callers) whose source
+    in `srctree` is not the recorded one; empty if all match."""
+    errors = []
+    recorded = {name for name, _, _, callees in sources if not callees}
+    for fn in want:
+        if fn not in recorded:
+            errors.append(f"{fn}: no fingerprint recorded in the sources list; record it "
+                          "(scripts/gen-expected.py --record) after checking the replacement")
+    for name, path, fp, callees in sources:
+        if callees and not set(callees) & set(want):
+            continue
+        if not callees and name not in want:
+            continue
+        what = f"{name} ({path}" + (f", caller of {', '.join(callees)})" if callees else ")")
+        try:
+            with open(os.path.join(srctree, path), encoding="utf-8", errors="replace") as f:
+                got = fingerprint(definition(f.read(), name))
+        except (OSError, ValueError) as e:
+            errors.append(f"{what}: cannot read its source: {e}")
+            continue
+        if got != fp:
+            errors.append(f"{what} differs from the source this livepatch was written against "
+                          f"(fingerprint {got}, recorded {fp}): its replacement would revert the "
+                          "change. Port the replacement to this source, then record it with "
+                          "scripts/gen-expected.py --record")
+    return errors
+
+
+def record(srctree, path):
+    """rust/zr_sources.list with the fingerprints of `srctree`."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    for line in lines:
+        words = line.split("#", 1)[0].split()
+        if len(words) >= 3:
+            with open(os.path.join(srctree, words[1]), encoding="utf-8", errors="replace") as f:
+                words[2] = fingerprint(definition(f.read(), words[0]))
+            line = " ".join(words)
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
 def main():
     args = sys.argv[1:]
+    if args[:1] == ["--record"]:
+        if len(args) != 3:
+            print("usage: gen-expected.py --record SRCTREE LIST", file=sys.stderr)
+            return 2
+        try:
+            sys.stdout.write(record(args[1], args[2]))
+        except (OSError, ValueError) as e:
+            print(f"gen-expected: {e}", file=sys.stderr)
+            return 1
+        return 0
     config = None
-    if args[:1] == ["--config"] and len(args) >= 2:
-        config = read_config(args[1])
+    srctree = sources = None
+    while args[:1] in (["--config"], ["--srctree"], ["--sources"]) and len(args) >= 2:
+        if args[0] == "--config":
+            config = read_config(args[1])
+        elif args[0] == "--srctree":
+            srctree = args[1]
+        else:
+            sources = args[1]
         args = args[2:]
-    if len(args) not in (2, 3):
-        print("usage: gen-expected.py [--config AUTO.CONF] SYSTEM.MAP GLUE.c [SKEW]", file=sys.stderr)
+    if len(args) not in (2, 3) or (srctree is None) != (sources is None):
+        print("usage: gen-expected.py [--config AUTO.CONF] [--srctree DIR --sources LIST] "
+              "SYSTEM.MAP GLUE.c [SKEW]", file=sys.stderr)
         return 2
     smap, glue = args[:2]
     skew = args[2] if len(args) == 3 else None
@@ -93,6 +215,15 @@ def main():
     if not want:
         print(f"gen-expected: no ZR_FUNC() lines in {glue}", file=sys.stderr)
         return 1
+    if sources is not None:
+        try:
+            errors = check_sources(srctree, read_sources(sources), want)
+        except (OSError, ValueError) as e:
+            errors = [str(e)]
+        for e in errors:
+            print(f"gen-expected: {srctree}: {e}", file=sys.stderr)
+        if errors:
+            return 1
     if skew is not None and skew not in want:
         print(f"gen-expected: {skew} is not a replaced function", file=sys.stderr)
         return 1

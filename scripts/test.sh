@@ -243,6 +243,37 @@ for m in $(echo "$plan" | awk '!seen[$2]++ { print $2 }'); do
 	[ -f "$ZR_BUILD/prepare/$m.kdir" ] || setup_failed "preparing machine $m"
 	prepared[$m]=$(cat "$ZR_BUILD/prepare/$m.kdir")
 done
+# changed_source ARCH KDIR: the livepatch must not build against a tree whose replaced functions
+# differ from the source its replacements were written against (rust/zr_sources.list): a copy of
+# those files of the tree with sriov_disable() changed as the upstream series changes it (VF
+# removal under the rescan/remove lock) must be refused, naming the function.
+changed_source() {
+	local tree=$ZR_BUILD/changed-src/$1 log=$ZR_LOGS/module-$1-changed-source.log f
+	local want="sriov_disable (drivers/pci/iov.c) differs from the source"
+	rm -rf "$tree"
+	while read -r f; do
+		mkdir -p "$tree/${f%/*}" && cp "$(zr_ksrc)/$f" "$tree/$f" || return 1
+	done < <(awk '!/^#/ && NF >= 3 { print $2 }' "$ZR_TOP/rust/zr_sources.list" | sort -u)
+	sed -i 's/^\tsriov_del_vfs(dev);$/\tpci_lock_rescan_remove();\n&\n\tpci_unlock_rescan_remove();/' \
+		"$tree/drivers/pci/iov.c"
+	zr_info "module build against a changed sriov_disable() ($1), must fail (log: $log)"
+	if "$ZR_TOP/scripts/build-module.sh" --kdir "$2" --out "$ZR_BUILD/module/changed-$1" \
+		--srctree "$tree" modules >"$log" 2>&1; then
+		record "source-check-$1" 0 1 0 "a module was built against a changed sriov_disable() (log: $log)"
+	elif grep -q "$want" "$log"; then
+		record "source-check-$1" 1 0 0
+	else
+		record "source-check-$1" 0 1 0 "the build failed without naming sriov_disable (log: $log)"
+	fi
+}
+declare -A checked
+for m in "${!prepared[@]}"; do
+	a=$(python3 "$ZR_TOP/qemu/machine.py" "$ZR_TOP/qemu/machines/$m.toml" arch)
+	[ -n "${checked[$a]:-}" ] && continue
+	checked[$a]=1
+	changed_source "$a" "${prepared[$m]}"
+done
+
 # Our QEMU, once built: the zPCI bugs its patches fix, shown without a guest (and against
 # Debian's binary).
 ourqemu=$(cat "$ZR_BUILD"/prepare/*.qemu 2>/dev/null | head -n1)
