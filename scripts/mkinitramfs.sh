@@ -44,9 +44,9 @@ ln -s busybox "$root/bin/sh"
 install -m 755 "$ZR_TOP/scripts/selftests/init" "$root/init"
 cp "$ZR_TOP"/scripts/selftests/*.sh "$ZR_TOP/scripts/selftests/tests.list" "$root/selftests/"
 cp "$(zr_ksrc)/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftests/"
-# The kernel-report patterns, from the host's table (qemu/reports.py): written in one place.
-python3 "$ZR_TOP/qemu/reports.py" --guest-shell >"$root/selftests/reports.sh" ||
-	zr_die "mkinitramfs: cannot write the report patterns (qemu/reports.py)"
+# The kernel-report patterns, from the host's table (qemu/zr/reports.py): written in one place.
+python3 "$ZR_TOP/qemu/zr/reports.py" --guest-shell >"$root/selftests/reports.sh" ||
+	zr_die "mkinitramfs: cannot write the report patterns (qemu/zr/reports.py)"
 if [ -d "$kdir/modroot/lib/modules/$release" ]; then
 	cp -a "$kdir/modroot/lib/modules/$release" "$root/lib/modules/"
 	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"

@@ -13,7 +13,7 @@ import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "qemu"))
-import reports  # noqa: E402  (qemu/reports.py: the one table of kernel reports)
+from zr import reports  # noqa: E402  (qemu/zr/reports.py: the one table of kernel reports)
 CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
 BUSYBOX = os.path.join(CACHE, "busybox-x86_64", "bin", "busybox")
@@ -143,7 +143,7 @@ CLEAN_LINES = [
 
 class ReportsContractTest(unittest.TestCase):
     """The host's classifier and the guest's zr_no_reports over the same recorded lines: both
-    ends of qemu/reports.py's table must agree on what is a report."""
+    ends of qemu/zr/reports.py's table must agree on what is a report."""
 
     def guest_clean(self, text, known=""):
         """zr_no_reports over `text` as the test's part of the kernel log (dmesg replaced)."""

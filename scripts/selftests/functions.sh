@@ -19,7 +19,7 @@ MAX_RETRIES=${MAX_RETRIES:-300}
 RETRY_INTERVAL=${RETRY_INTERVAL:-0.1}
 # Kernel reports that fail a test when they appear in its part of the log: ZR_REPORT_RE (every
 # kind), ZR_REPORT_{LOCKDEP,HUNG,FAULT}_RE (by group), ZR_REFINED (known reports, recognised by
-# the lines after the header), generated from the host's table qemu/reports.py.
+# the lines after the header), generated from the host's table qemu/zr/reports.py.
 # shellcheck source=/dev/null
 . "$ZR_SELFTESTS/reports.sh"
 
@@ -93,7 +93,7 @@ zr_dmesg_since() {
 		}'
 }
 
-# Known reports that are not the project's (ZR_REFINED: qemu/reports.py's REFINED), accepted
+# Known reports that are not the project's (ZR_REFINED: qemu/zr/reports.py's REFINED), accepted
 # only in boots that name them in zr.known_reports=, e.g. pciehp-reset: pciehp's reset_lock <->
 # rescan/remove lock cycle on the first PCIe hot-unplug (stock 7.3.4 pciehp).
 ZR_KNOWN_REPORTS=$(tr ' ' '\n' </proc/cmdline 2>/dev/null | sed -n 's/^zr.known_reports=//p')

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Torture: concurrent workers pick random operations on the machine's PCI functions until an
-# operation budget or a time bound runs out, while the host's worker (qemu/boot.py, "storm")
-# hot-unplugs and re-plugs functions over QMP. Then every function must be back and bound to
-# its driver, no worker may be stuck, and the kernel log must be clean.
+# operation budget or a time bound runs out, while the host's worker (the "storm" of
+# qemu/zr/control.py) hot-unplugs and re-plugs functions over QMP. Then every function must be
+# back and bound to its driver, no worker may be stuck, and the kernel log must be clean.
 #
 # Two mixes of operations:
 #   safe  (zr_torture):      what the stock kernel survives, run on both kernels for the ops/s

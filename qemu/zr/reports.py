@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 """The kernel reports of a zpci-rrlock guest: the one table of their kinds and patterns.
 
-The host classifies a boot's console with it (qemu/boot.py); the guest's tests scan their part of
+The host classifies a boot's console with it (zr.console); the guest's tests scan their part of
 the kernel log with the same patterns, written for them as POSIX EREs into the initramfs
 (``reports.py --guest-shell`` > /selftests/reports.sh, by scripts/mkinitramfs.sh). Each kind has
-both forms here, side by side, and qemu/test_reports.py feeds recorded report lines through both.
+both forms here, side by side, and scripts/test_guest_helpers.py feeds recorded report lines
+through both.
 """
 
 import re
@@ -106,7 +107,7 @@ def _sh_quote(s):
 
 def guest_shell():
     """/selftests/reports.sh: the guest's copy of the table, as shell variables."""
-    out = ["# Generated from qemu/reports.py by scripts/mkinitramfs.sh: do not edit.",
+    out = ["# Generated from qemu/zr/reports.py by scripts/mkinitramfs.sh: do not edit.",
            "# shellcheck shell=dash disable=SC2034",
            "ZR_REPORT_RE=" + _sh_quote("|".join(k.guest for k in REPORTS))]
     for g in GROUPS:

@@ -1,0 +1,65 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The guest's console: the markers the guest writes there for the host (the one place the host
+reads them), progress logging, and the scan for kernel reports (zr.reports) and lost timers."""
+
+import re
+import sys
+import time
+
+from .reports import REFINE_WINDOW, classify
+
+# Console markers of the guest's init (scripts/selftests/init) and runner (run.sh).
+INIT_START = re.compile(r"zr-init: start")
+INIT_FINISHED = re.compile(r"zr-init: finished")
+TEST_BEGIN = re.compile(r"zr-test: begin (\S+) timeout=(\d+)")
+TEST_END = re.compile(r"zr-test: end (\S+) rc=(\d+)")
+
+# Only kernel messages count (PRINTK_TIME stamps them); the guest's own KTAP, echoed to the
+# console, may quote the same words.
+KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\]")
+# Lines of context kept around a report in the failure message.
+EXCERPT = 12
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# QEMU's TCG at times stops delivering a vCPU's timer interrupt (seen on x86_64 under load): RCU
+# then reports that its kthread's timer never fired. A guest that hangs after this is the
+# emulator's fault, not the kernel's, like an early-boot stall.
+TIMER_LOST = re.compile(r"rcu: \S+ kthread timer wakeup didn't happen for \d+ jiffies")
+
+
+def timer_lost(path: str, killed: str | None) -> str | None:
+    """The console line that shows a vCPU's lost timer interrupt, for a guest killed at a
+    deadline; else None."""
+    if killed is None:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if KERNEL_LINE.match(line) and TIMER_LOST.search(line):
+                    return line.strip()
+    except OSError:
+        pass
+    return None
+
+
+def scan_console(path: str, expected: set[str]) -> tuple[dict[str, str], list[str]]:
+    """Map report kind -> first excerpt, for reports not in `expected`."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return {}, []
+    found, seen = {}, []
+    for i, line in enumerate(lines):
+        if not KERNEL_LINE.match(line):
+            continue
+        kind = classify(line, "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW]))
+        if kind is not None:
+            seen.append(kind)
+            if kind not in found:
+                found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
+    return {k: v for k, v in found.items() if k not in expected}, seen
