@@ -24,6 +24,7 @@
 
 use crate::bindings_extra;
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicU32, Ordering::Relaxed as CoreRelaxed};
 use kernel::{
     bindings,
     sync::atomic::{
@@ -37,34 +38,35 @@ use kernel::{
 /// Flag bits in the low bits of `mutex::owner` (`MUTEX_FLAGS`, kernel/locking/mutex.h).
 const MUTEX_FLAGS: i64 = 0x07;
 
-/// The owner's state: its nesting depth, and the statistics it gathers while nested.
-struct OwnerState {
-    /// Nesting depth (0: held once).
-    depth: u32,
-    /// Nested acquisitions and largest depth not yet published to [`STATS`] (published at the
-    /// outermost release, so the nested path costs no atomic operation).
+/// The owner's nesting depth (0: held once, or not held).
+///
+/// Written only by the task that owns `pci_rescan_remove_lock` (the task its `owner` word
+/// names), between its outermost acquisition and release, and zero whenever the mutex is not
+/// held. Read by the owner, and by a releasing task before it knows whether it owns the lock:
+/// a relaxed atomic, so that read is no data race; the owner's own accesses are ordered by
+/// program order, and ownership moves between tasks only through the mutex.
+static DEPTH: AtomicU32 = AtomicU32::new(0);
+
+/// The statistics the owner gathers while nested: nested acquisitions and largest depth not yet
+/// published to [`STATS`] (published when the depth returns to zero).
+struct OwnerStats {
     nested: u64,
     max: u32,
 }
 
-/// The lock owner's state.
+/// The lock owner's statistics.
 ///
 /// # Invariants
 ///
-/// The value is read and written only by the task that owns `pci_rescan_remove_lock` (the task
-/// its `owner` word names), between its outermost acquisition and release; all fields are zero
-/// whenever the mutex is not held.
-struct Depth(UnsafeCell<OwnerState>);
+/// The value is read and written only by the task that owns `pci_rescan_remove_lock`, between
+/// its outermost acquisition and release; all fields are zero whenever the depth is zero.
+struct OwnerCell(UnsafeCell<OwnerStats>);
 
 // SAFETY: By the type invariant only the lock's owner accesses the cell, and ownership moves
 // between tasks only through the mutex, which orders the accesses.
-unsafe impl Sync for Depth {}
+unsafe impl Sync for OwnerCell {}
 
-static DEPTH: Depth = Depth(UnsafeCell::new(OwnerState {
-    depth: 0,
-    nested: 0,
-    max: 0,
-}));
+static OWNER_STATS: OwnerCell = OwnerCell(UnsafeCell::new(OwnerStats { nested: 0, max: 0 }));
 
 /// Counters for the debugfs view.
 pub(crate) struct Stats {
@@ -81,26 +83,37 @@ pub(crate) static STATS: Stats = Stats {
 
 /// Where the current task can be read without a function call, if the architecture has such a
 /// place: on s390 the `current_task` word of the lowcore, which every CPU sees at the same
-/// address (`zr_lowcore_current_task()`). Elsewhere, and until [`init_current`] ran, `current`
-/// comes from the kernel crate's out-of-line `get_current()` helper. The lock's fast paths read
-/// `current` once or twice per pair, and the helper call was most of their cost (`make bench`).
+/// address (`zr_lowcore_current_task()`). On x86_64 [`current_task`] reads the per-CPU
+/// variable itself; elsewhere, and on s390 until [`init_current`] ran, `current` comes from the
+/// kernel crate's out-of-line `get_current()` helper. The lock's fast paths read `current` once
+/// or twice per pair, and the helper call was most of their cost (`make bench`).
 ///
 /// # Invariants
 ///
-/// The value is 0 or the address of the lowcore's `current_task` word. It is written only by
+/// The value is the address of the lowcore's `current_task` word once [`init_current`] has run
+/// (0 before; module init refuses to load if the word is not `current`). It is written only by
 /// [`init_current`], in module init before the livepatch is enabled and before any of the
-/// module's code that takes the lock can run; afterwards it is only read.
+/// module's code that takes the lock can run (so [`current_task`] never sees 0); afterwards it
+/// is only read.
+#[cfg(CONFIG_S390)]
 struct CurrentSlot(UnsafeCell<usize>);
 
 // SAFETY: By the type invariant the only write happens before any reader exists (module init,
 // ordered before the patched functions become reachable by `klp_enable_patch()`).
+#[cfg(CONFIG_S390)]
 unsafe impl Sync for CurrentSlot {}
 
+#[cfg(CONFIG_S390)]
 static CURRENT_SLOT: CurrentSlot = CurrentSlot(UnsafeCell::new(0));
 
-/// Records where `current` can be read inline. Called once from module init, before the
-/// livepatch is enabled.
-pub(crate) fn init_current() {
+/// Records where `current` can be read inline, and checks the inline read against the kernel's
+/// `get_current()`. Called once from module init, before the livepatch is enabled.
+pub(crate) fn init_current() -> kernel::error::Result {
+    #[cfg(CONFIG_X86_64)]
+    if current_task() != Task::current_raw() {
+        kernel::pr_err!("the per-CPU current_task is not current; refusing to load\n");
+        return Err(kernel::error::code::EINVAL);
+    }
     #[cfg(CONFIG_S390)]
     {
         // SAFETY: A C function without preconditions returning a constant address.
@@ -109,24 +122,57 @@ pub(crate) fn init_current() {
         // invariant); `addr` is the lowcore's `current_task` word.
         unsafe { core::ptr::write_volatile(CURRENT_SLOT.0.get(), addr) };
         if current_task() != Task::current_raw() {
-            kernel::pr_warn!(
-                "lowcore current_task at {:#x} is not current; using get_current()\n",
+            kernel::pr_err!(
+                "lowcore current_task at {:#x} is not current; refusing to load\n",
                 addr
             );
-            // SAFETY: As above: still module init, no reader yet.
-            unsafe { core::ptr::write_volatile(CURRENT_SLOT.0.get(), 0) };
+            return Err(kernel::error::code::EINVAL);
         }
     }
+    Ok(())
 }
 
-/// The current task.
+#[cfg(CONFIG_X86_64)]
+extern "C" {
+    /// x86-64's per-CPU `current_task` (arch/x86/include/asm/current.h, exported for modules),
+    /// a `struct task_struct *`: only its address is used, as an operand of the load below.
+    #[link_name = "current_task"]
+    static CURRENT_TASK_PERCPU: usize;
+}
+
+/// The current task: x86-64's `get_current()`, `this_cpu_read_stable(current_task)`.
+#[cfg(CONFIG_X86_64)]
+#[inline(always)]
+fn current_task() -> *mut bindings::task_struct {
+    let task: *mut bindings::task_struct;
+    // SAFETY: The per-CPU variable `current_task` names the task running on this CPU; one
+    // %gs-relative, RIP-relative load of it is what `this_cpu_read_stable()` emits, and names
+    // the current task whichever CPU it runs on (a task that migrates reads itself on the new
+    // CPU too). The load has no side effect and touches no other memory.
+    unsafe {
+        core::arch::asm!(
+            "movq %gs:{cur}(%rip), {task}",
+            cur = sym CURRENT_TASK_PERCPU,
+            task = out(reg) task,
+            options(att_syntax, nostack, preserves_flags, readonly, pure)
+        )
+    };
+    task
+}
+
+/// The current task: elsewhere the kernel crate's helper.
+#[cfg(not(any(CONFIG_X86_64, CONFIG_S390)))]
+#[inline(always)]
+fn current_task() -> *mut bindings::task_struct {
+    Task::current_raw()
+}
+
+/// The current task: s390's `get_current()`, the lowcore's `current_task`.
+#[cfg(CONFIG_S390)]
 #[inline(always)]
 fn current_task() -> *mut bindings::task_struct {
     // SAFETY: Written only before any reader exists (type invariant of `CurrentSlot`).
     let slot = unsafe { core::ptr::read_volatile(CURRENT_SLOT.0.get()) };
-    if slot == 0 {
-        return Task::current_raw();
-    }
     // SAFETY: By the type invariant `slot` is the address of the lowcore's `current_task`,
     // mapped on every CPU at that address and naming the task running there: one load of it is
     // `current`, whichever CPU it runs on (as `get_current()` on s390).
@@ -164,9 +210,7 @@ impl RescanRemoveLock {
     /// The current nesting depth if the current task holds the lock (0: outermost only).
     pub(crate) fn depth_of_current() -> Option<u32> {
         if Self::held_by_current() {
-            // SAFETY: The current task owns the mutex, so by the invariant of `Depth` it alone
-            // accesses the counter.
-            Some(unsafe { (*DEPTH.0.get()).depth })
+            Some(DEPTH.load(CoreRelaxed))
         } else {
             None
         }
@@ -182,6 +226,58 @@ impl RescanRemoveLock {
     }
 }
 
+/// `mutex_lock()` itself: with lock debugging a macro for `mutex_lock_nested(lock, 0)`, for which
+/// the kernel crate's binding is an out-of-line helper; without, an exported function, called
+/// directly (one call level less on the lock's path).
+///
+/// # Safety
+///
+/// As `mutex_lock()`: `lock` is an initialised mutex; process context.
+#[inline(always)]
+unsafe fn mutex_lock(lock: *mut bindings::mutex) {
+    #[cfg(CONFIG_DEBUG_LOCK_ALLOC)]
+    // SAFETY: By the safety requirements; subclass 0 is what `mutex_lock()` passes.
+    unsafe {
+        bindings::mutex_lock_nested(lock, 0)
+    };
+    #[cfg(not(CONFIG_DEBUG_LOCK_ALLOC))]
+    // SAFETY: By the safety requirements.
+    unsafe {
+        stock::mutex_lock(lock)
+    };
+}
+
+#[cfg(not(CONFIG_DEBUG_LOCK_ALLOC))]
+mod stock {
+    extern "C" {
+        /// kernel/locking/mutex.c, exported (without lock debugging).
+        pub(super) fn mutex_lock(lock: *mut kernel::bindings::mutex);
+    }
+}
+
+/// `n + delta` (wrapping), computed in a register. On s390 LLVM turns a counter's `+= 1` in
+/// memory into ASI/AGSI, which the interlocked-access facility performs as an interlocked update
+/// (an atomic read-modify-write, `scripts/lock-fastpath.py`), even for plain or relaxed-atomic
+/// accesses; the owner-only counters need a load and a store. Elsewhere plain arithmetic. The
+/// counters cannot wrap in practice: a nesting level is a stack frame.
+#[inline(always)]
+fn plain_add(n: u64, delta: i16) -> u64 {
+    #[cfg(CONFIG_S390)]
+    {
+        let mut v = n;
+        // SAFETY: Adds to a register; no memory access, no other effect.
+        unsafe {
+            core::arch::asm!("agr {v}, {d}", v = inout(reg) v, d = in(reg) i64::from(delta),
+                             options(pure, nomem, nostack))
+        };
+        v
+    }
+    #[cfg(not(CONFIG_S390))]
+    {
+        n.wrapping_add_signed(i64::from(delta))
+    }
+}
+
 /// Acquisition for the C ABI replacement and the guard.
 ///
 /// # Safety
@@ -193,18 +289,20 @@ unsafe fn lock_raw() {
     // `held_by_current()`, a stale value can equal `current` only if this task holds the mutex.
     let owner = RescanRemoveLock::owner();
     if !owner.is_null() && owner == current_task() {
-        // SAFETY: The current task owns the mutex: by the invariant of `Depth` it alone accesses
-        // the state.
+        // The current task owns the mutex: it alone writes the depth (see `DEPTH`).
+        let depth = plain_add(u64::from(DEPTH.load(CoreRelaxed)), 1) as u32;
+        DEPTH.store(depth, CoreRelaxed);
+        // SAFETY: The current task owns the mutex: by the invariant of `OwnerCell` it alone
+        // accesses the statistics.
         unsafe {
-            let st = &mut *DEPTH.0.get();
-            st.depth = st.depth.saturating_add(1);
-            st.nested += 1;
-            st.max = st.max.max(st.depth);
+            let st = &mut *OWNER_STATS.0.get();
+            st.nested = plain_add(st.nested, 1);
+            st.max = st.max.max(depth);
         }
         return;
     }
     // SAFETY: The mutex is a valid, initialised kernel mutex; we are in process context.
-    unsafe { bindings::mutex_lock(RescanRemoveLock::mutex()) };
+    unsafe { mutex_lock(RescanRemoveLock::mutex()) };
     // INVARIANT: The depth of a released mutex is zero and stays so until its next owner (this
     // task, now) changes it.
 }
@@ -214,27 +312,63 @@ unsafe fn lock_raw() {
 /// # Safety
 ///
 /// The current task holds the lock through a [`lock_raw`] not yet released.
+#[inline(always)]
 unsafe fn unlock_raw() {
-    if kernel::warn_on!(!RescanRemoveLock::held_by_current()) {
-        // Unbalanced: whoever holds it is not us. Leave the mutex alone rather than corrupt it.
-        return;
-    }
-    // SAFETY: The current task owns the mutex: it alone accesses the state, and the reference
-    // ends before the mutex is released.
-    let st = unsafe { &mut *DEPTH.0.get() };
-    if st.depth > 0 {
-        st.depth -= 1;
-        return;
-    }
-    if st.nested > 0 {
-        STATS.nested.add(st.nested, Relaxed);
-        // Only the lock's owner gets here, one task at a time: load-then-store cannot race.
-        if st.max > STATS.max_depth.load(Relaxed) {
-            STATS.max_depth.store(st.max, Relaxed);
+    let depth = DEPTH.load(CoreRelaxed);
+    if depth == 0 {
+        // The outermost release: the mutex's own, as 7.3.4's. (A release by a task that does not
+        // hold the lock at all reaches `mutex_unlock()` as it would in 7.3.4, whose lock
+        // debugging reports it.)
+        // SAFETY: By the safety requirements the current task holds the mutex, at depth zero:
+        // by the invariant of `OwnerCell` it alone accesses the statistics.
+        if unsafe { (*OWNER_STATS.0.get()).nested } != 0 {
+            // SAFETY: As above.
+            return unsafe { publish_stats_and_unlock() };
         }
-        st.nested = 0;
-        st.max = 0;
+        // SAFETY: As above.
+        unsafe { bindings::mutex_unlock(RescanRemoveLock::mutex()) };
+        return;
     }
+    if !RescanRemoveLock::held_by_current() {
+        // A nested level is held, by another task: leave its depth alone rather than corrupt it.
+        return unbalanced_release();
+    }
+    // The current task owns the mutex: it alone writes the depth (see `DEPTH`).
+    let depth = plain_add(u64::from(depth), -1) as u32;
+    DEPTH.store(depth, CoreRelaxed);
+}
+
+/// An unbalanced release by a task that does not hold the lock: warned about, out of line and
+/// cold (the warning's trap needs a stack frame the release's paths do without).
+#[cold]
+#[inline(never)]
+fn unbalanced_release() {
+    kernel::warn_on!(true);
+}
+
+/// The outermost release of an owner that nested: its statistics published to [`STATS`], then
+/// the mutex released. Out of line and cold, so that the release's paths need no stack frame.
+///
+/// # Safety
+///
+/// The current task owns the mutex at depth zero.
+#[cold]
+#[inline(never)]
+unsafe fn publish_stats_and_unlock() {
+    // SAFETY: The current task owns the mutex: by the invariant of `OwnerCell` it alone accesses
+    // the statistics.
+    let st = unsafe { &mut *OWNER_STATS.0.get() };
+    // Only the lock's owner gets here, one task at a time (ordered by the mutex): a load then a
+    // store cannot race with another writer, and needs no interlocked instruction (readers see
+    // the old or the new value).
+    STATS
+        .nested
+        .store(STATS.nested.load(Relaxed) + st.nested, Relaxed);
+    if st.max > STATS.max_depth.load(Relaxed) {
+        STATS.max_depth.store(st.max, Relaxed);
+    }
+    st.nested = 0;
+    st.max = 0;
     // SAFETY: The current task holds the mutex at depth zero: this is the outermost release.
     unsafe { bindings::mutex_unlock(RescanRemoveLock::mutex()) };
 }

@@ -38,7 +38,7 @@ impl kernel::Module for ZpciRrLock {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         identity::check()?;
         layout::check()?;
-        rescan_lock::init_current();
+        rescan_lock::init_current()?;
         livepatch::enable()?;
         let view = debugfs::View::new()?;
         pr_info!("loaded\n");
