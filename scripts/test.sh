@@ -266,12 +266,27 @@ changed_source() {
 		record "source-check-$1" 0 1 0 "the build failed without naming sriov_disable (log: $log)"
 	fi
 }
+# lock_fastpath ARCH KDIR MACHINE: the lock's physical floor, read from the machine code of the
+# module built for MACHINE (scripts/lock-fastpath.py): no interlocked instruction on the
+# replacements' paths but the stock mutex's own.
+lock_fastpath() {
+	local log=$ZR_LOGS/lock-fastpath-$1.log objdump=objdump
+	[ "$1" = s390x ] && [ "$(uname -m)" != s390x ] && objdump=s390x-linux-gnu-objdump
+	if python3 "$ZR_TOP/scripts/lock-fastpath.py" "$objdump" "$2/vmlinux" \
+		"$ZR_BUILD/module/$3/rust/zpci_rrlock.ko" "$1" >"$log" 2>&1; then
+		record "lock-fastpath-$1" 1 0 0
+	else
+		record "lock-fastpath-$1" 0 1 0 "$(tail -n 1 "$log")"
+	fi
+	zr_info "$(head -n 1 "$log")"
+}
 declare -A checked
 for m in "${!prepared[@]}"; do
 	a=$(python3 "$ZR_TOP/qemu/machine.py" "$ZR_TOP/qemu/machines/$m.toml" arch)
 	[ -n "${checked[$a]:-}" ] && continue
 	checked[$a]=1
 	changed_source "$a" "${prepared[$m]}"
+	lock_fastpath "$a" "${prepared[$m]}" "$m"
 done
 
 # Our QEMU, once built: the zPCI bugs its patches fix, shown without a guest (and against
