@@ -12,7 +12,12 @@
 //! * `nested` (`nested=1`, only with zpci_rrlock enabled): the same pairs while the task already
 //!   holds the lock;
 //! * `direct`, `direct_nested` (with `nested=1`): the zpci_rrlock replacements called directly,
-//!   outermost and nested: the lock's own cost without the redirect.
+//!   outermost and nested: the lock's own cost without the redirect;
+//! * `c_outer`, `c_nested`: the C floor (zr_bench_glue.c), the same algorithm written in C on a
+//!   mutex of its own, outermost and nested.
+//!
+//! Under QEMU's `-icount shift=0,sleep=off` (the bench machines) a nanosecond is one guest
+//! instruction, so a figure is instructions per pair, times 1000.
 //!
 //! The module does its work in init and stays loaded doing nothing; rmmod it before the next run.
 
@@ -52,6 +57,19 @@ fn outer_pair() {
     unsafe {
         bindings::pci_lock_rescan_remove();
         bindings::pci_unlock_rescan_remove();
+    }
+}
+
+extern "C" {
+    fn zr_c_lock();
+    fn zr_c_unlock();
+}
+
+fn c_pair() {
+    // SAFETY: Process context; the pair is balanced on this task.
+    unsafe {
+        zr_c_lock();
+        zr_c_unlock();
     }
 }
 
@@ -111,10 +129,16 @@ impl kernel::Module for ZrBench {
             return Err(EINVAL);
         }
         // Fastest round of each kind, in nanoseconds.
-        let mut best = [u64::MAX; 5];
+        let mut best = [u64::MAX; 7];
         for _ in 0..rounds {
             best[0] = best[0].min(time(outer_pair, n));
             best[1] = best[1].min(time(redirect_pair, n));
+            best[5] = best[5].min(time(c_pair, n));
+            // SAFETY: Balanced below; the C floor nests for its owner.
+            unsafe { zr_c_lock() };
+            best[6] = best[6].min(time(c_pair, n));
+            // SAFETY: The acquisition above.
+            unsafe { zr_c_unlock() };
             if let (true, Some((lock, unlock))) = (nested, rr) {
                 // The replacements called directly: the lock's own cost, no redirect.
                 best[3] = best[3].min(time(
@@ -155,6 +179,8 @@ impl kernel::Module for ZrBench {
         };
         report("outer", outer);
         report("redirect", redirect);
+        report("c_outer", best[5]);
+        report("c_nested", best[6]);
         if nested {
             report("nested", nested_ns);
             report("direct", best[3]);

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of bench-report.py: the guest's "# bench:" lines into instructions per pair, the
+target ratios, the determinism check across boots, incomplete boots refused.
+
+Run from the top directory: python3 -m unittest scripts/test_bench_report.py"""
+
+import importlib.util
+import os
+import tempfile
+import unittest
+
+_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-report.py")
+_SPEC = importlib.util.spec_from_file_location("bench_report", _PATH)
+br = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(br)
+
+FIGS = {("stock", "outer"): 40000, ("stock", "redirect"): 60000, ("stock", "c_outer"): 44000,
+        ("stock", "c_nested"): 12000, ("patched", "outer"): 110000,
+        ("patched", "redirect"): 60000, ("patched", "nested"): 70000,
+        ("patched", "direct"): 44000, ("patched", "direct_nested"): 16000}
+
+
+def ktap(figs, n=20000):
+    return "".join(f"  # bench: {p} {k} {v} {n}\n" for (p, k), v in figs.items())
+
+
+class BenchReport(unittest.TestCase):
+    def run_dirs(self, tmp, *boots):
+        dirs = []
+        for name, text in boots:
+            d = os.path.join(tmp, name)
+            os.makedirs(d)
+            with open(os.path.join(d, "guest.ktap"), "w", encoding="utf-8") as f:
+                f.write(text)
+            dirs.append(d)
+        return dirs
+
+    def values(self, text):
+        return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+
+    def test_figures_are_instructions_and_ratios(self):
+        ps, ns = br.parse(ktap(FIGS))
+        self.assertEqual(ns, {20000})
+        f = br.figures(ps)
+        self.assertEqual(f["stock_outer_instr_per_pair"], 40.0)
+        self.assertAlmostEqual(f["outermost_direct_ratio"], 1.1)
+        self.assertAlmostEqual(f["nested_direct_ratio"], 0.4)
+        self.assertAlmostEqual(f["outermost_vs_c_ratio"], 1.0)
+        self.assertAlmostEqual(f["outermost_net_ratio"], 1.25)
+
+    def test_two_equal_boots_are_deterministic(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "out.txt")
+            dirs = self.run_dirs(tmp, ("bench-s390x-1", ktap(FIGS)), ("bench-s390x-2", ktap(FIGS)))
+            self.assertEqual(br.main(["x", out] + dirs), 0)
+            with open(out, encoding="utf-8") as f:
+                text = f.read()
+        v = self.values(text)
+        self.assertTrue(text.startswith("[s390x]\naccel=tcg-icount\n"))
+        self.assertEqual(v["deterministic"], "yes")
+        self.assertEqual(v["outermost_vs_c_met"], "yes")
+        self.assertEqual(v["nested_direct_met"], "yes")
+
+    def test_a_difference_between_boots_is_reported(self):
+        other = dict(FIGS)
+        other[("patched", "direct")] = 45000
+        text, errors = br.report({"x86_64": [("bench-x86_64-1", *br.parse(ktap(FIGS))),
+                                             ("bench-x86_64-2", *br.parse(ktap(other)))]})
+        self.assertEqual(errors, [])
+        v = self.values(text)
+        self.assertEqual(v["deterministic"], "no")
+        self.assertEqual(v["max_difference_between_boots"], "2.273%")
+
+    def test_an_incomplete_boot_is_an_error(self):
+        partial = {k: v for k, v in FIGS.items() if k != ("stock", "c_outer")}
+        with tempfile.TemporaryDirectory() as tmp:
+            dirs = self.run_dirs(tmp, ("bench-s390x-1", ktap(partial)))
+            self.assertEqual(br.main(["x", os.path.join(tmp, "o")] + dirs), 1)
+
+    def test_usage(self):
+        self.assertEqual(br.main(["x"]), 2)
+        with tempfile.TemporaryDirectory() as tmp:
+            d = os.path.join(tmp, "elsewhere")
+            os.makedirs(d)
+            self.assertEqual(br.main(["x", os.path.join(tmp, "o"), d]), 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
