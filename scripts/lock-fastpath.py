@@ -27,27 +27,45 @@ INTERLOCKED = {
 }
 FUNC = re.compile(r"^[0-9a-f]+ <([^>]+)>:$")
 INSN = re.compile(r"^\s*([0-9a-f]+):\s+(.*)$")
-RELOC = re.compile(r"^\s+[0-9a-f]+: R_\S+\s+([A-Za-z0-9_.$]+)")
+RELOC = re.compile(r"^\s+[0-9a-f]+: (R_\S+)\s+([A-Za-z0-9_.$]+)([+-]0x[0-9a-f]+)?")
+SECTION = re.compile(r"^Disassembly of section (\S+):$")
+# A branch's PC-relative relocation against a section (a call of a local function) points
+# this far before its target: x86's 4-byte field ends the instruction; s390's halfword-scaled
+# displacement starts 2 bytes into it.
+PCREL_BIAS = {"R_X86_64_PLT32": 4, "R_X86_64_PC32": 4, "R_390_PLT32DBL": -2, "R_390_PC32DBL": -2}
 TARGET = re.compile(r"<([A-Za-z0-9_.$]+?)(?:\+0x[0-9a-f]+)?>")
 
 
 def disassemble(objdump, path, symbol=None):
-    """{function: ([instruction texts], {referenced symbols})} of `path` (one symbol of it)."""
+    """{function: ([instruction texts], {referenced symbols})} of `path` (one symbol of it).
+    A reference through a section-relative relocation (a local function) is resolved to the
+    function at the target address."""
     argv = [objdump, "-dr", "--no-show-raw-insn", path]
     if symbol:
         argv.insert(2, f"--disassemble={symbol}")
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-    funcs, cur = {}, None
+    funcs, cur, section = {}, None, ""
+    starts = {}                 # (section, address) -> function
+    local = []                  # (function refs, section, target address)
     for line in out.splitlines():
+        m = SECTION.match(line)
+        if m:
+            section = m.group(1)
+            continue
         m = FUNC.match(line)
         if m:
             cur = funcs.setdefault(m.group(1), ([], set()))
+            starts[(section, int(line.split()[0], 16))] = m.group(1)
             continue
         if cur is None:
             continue
         m = RELOC.match(line)
         if m:
-            cur[1].add(m.group(1))
+            kind, name, addend = m.groups()
+            if name.startswith(".") and kind in PCREL_BIAS and addend:
+                local.append((cur[1], name, int(addend, 16) + PCREL_BIAS[kind]))
+            else:
+                cur[1].add(name)
             continue
         m = INSN.match(line)
         if m:
@@ -55,6 +73,9 @@ def disassemble(objdump, path, symbol=None):
             cur[0].append(text)
             for t in TARGET.findall(text):
                 cur[1].add(t)
+    for refs, sec, addr in local:
+        if (sec, addr) in starts:
+            refs.add(starts[(sec, addr)])
     return funcs
 
 

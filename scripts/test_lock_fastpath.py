@@ -81,6 +81,26 @@ cat "{tmp}/module.txt"
             _, found = lf.check(path, "vmlinux", "m.ko", "x86_64")
         self.assertEqual(found[0], "stats: lock xadd %rax,(%rdx)")
 
+    def test_a_local_function_reached_through_its_section_is_followed(self):
+        # x86: a call of a local function relocates against .text, 4 bytes before its start.
+        extra = """
+0000000000001500 <cold_path>:
+    1500:	lock xadd %rax,(%rdx)
+"""
+        bad = MODULE.replace("    1407:\tjmp    140c <zr_pci_unlock_rescan_remove+0xc>\n"
+                             "\t\t\t1408: R_X86_64_PLT32\tmutex_unlock-0x4\n",
+                             "    1407:\tjmp    140c <zr_pci_unlock_rescan_remove+0xc>\n"
+                             "\t\t\t1408: R_X86_64_PLT32\tmutex_unlock-0x4\n"
+                             "    140c:\tjmp    1411 <zr_pci_unlock_rescan_remove+0x11>\n"
+                             "\t\t\t140d: R_X86_64_PLT32\t.text+0x14fc\n")
+        self.assertNotEqual(bad, MODULE)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.objdump(tmp, extra)
+            with open(os.path.join(tmp, "module.txt"), "w", encoding="utf-8") as f:
+                f.write("Disassembly of section .text:\n" + bad + extra)
+            _, found = lf.check(path, "vmlinux", "m.ko", "x86_64")
+        self.assertEqual(found, ["cold_path: lock xadd %rax,(%rdx)"])
+
     def test_s390_interlocked_mnemonics(self):
         rx = lf.INTERLOCKED["s390x"]
         for insn in ("csg\t%r1,%r2,0(%r3)", "laag\t%r1,%r2,0(%r3)", "cs\t%r0,%r1,0(%r2)",
