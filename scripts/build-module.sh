@@ -58,8 +58,7 @@ elif grep -q '^CONFIG_X86_64=y' "$kdir/.config"; then
 else
 	zr_die "build-module: $kdir is neither s390x nor x86_64"
 fi
-cross=
-[ "$(uname -m)" != "$tarch" ] && [ "$tarch" = s390x ] && cross=s390x-linux-gnu-
+cross=$(zr_cross "$tarch")
 out=${out:-$ZR_BUILD/module/$tarch}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

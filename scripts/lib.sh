@@ -72,6 +72,10 @@ wait_or_tick() {
 # zr_version_ge A B: true if dotted version A >= B.
 zr_version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
 
+# zr_cross ARCH: the cross tool prefix for ARCH's binaries on this host (s390x-linux-gnu- for
+# s390x on another host, else empty).
+zr_cross() { if [ "$1" = s390x ] && [ "$(uname -m)" != s390x ]; then echo s390x-linux-gnu-; fi; }
+
 # zr_ksrc: path of the unpacked kernel source tree (set by bootstrap).
 zr_ksrc() { cat "$ZR_CACHE/ksrc.path" 2>/dev/null; }
 

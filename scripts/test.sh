@@ -252,7 +252,10 @@ changed_source() {
 	local want="sriov_disable (drivers/pci/iov.c) differs from the source"
 	rm -rf "$tree"
 	while read -r f; do
-		mkdir -p "$tree/${f%/*}" && cp "$(zr_ksrc)/$f" "$tree/$f" || return 1
+		if ! { mkdir -p "$tree/${f%/*}" && cp "$(zr_ksrc)/$f" "$tree/$f"; }; then
+			record "source-check-$1" 0 1 0 "cannot copy $f of the kernel tree"
+			return
+		fi
 	done < <(awk '!/^#/ && NF >= 3 { print $2 }' "$ZR_TOP/rust/zr_sources.list" | sort -u)
 	sed -i 's/^\tsriov_del_vfs(dev);$/\tpci_lock_rescan_remove();\n&\n\tpci_unlock_rescan_remove();/' \
 		"$tree/drivers/pci/iov.c"
@@ -270,9 +273,8 @@ changed_source() {
 # module built for MACHINE (scripts/lock-fastpath.py): no interlocked instruction on the
 # replacements' paths but the stock mutex's own.
 lock_fastpath() {
-	local log=$ZR_LOGS/lock-fastpath-$1.log objdump=objdump
-	[ "$1" = s390x ] && [ "$(uname -m)" != s390x ] && objdump=s390x-linux-gnu-objdump
-	if python3 "$ZR_TOP/scripts/lock-fastpath.py" "$objdump" "$2/vmlinux" \
+	local log=$ZR_LOGS/lock-fastpath-$1.log
+	if python3 "$ZR_TOP/scripts/lock-fastpath.py" "$(zr_cross "$1")objdump" "$2/vmlinux" \
 		"$ZR_BUILD/module/$3/rust/zpci_rrlock.ko" "$1" >"$log" 2>&1; then
 		record "lock-fastpath-$1" 1 0 0
 	else
