@@ -48,7 +48,7 @@ const MUTEX_FLAGS: i64 = 0x07;
 static DEPTH: AtomicU32 = AtomicU32::new(0);
 
 /// The statistics the owner gathers while nested: nested acquisitions and largest depth not yet
-/// published to [`STATS`] (published when the depth returns to zero).
+/// published to [`STATS`] (published at the outermost release).
 struct OwnerStats {
     nested: u64,
     max: u32,
@@ -59,7 +59,7 @@ struct OwnerStats {
 /// # Invariants
 ///
 /// The value is read and written only by the task that owns `pci_rescan_remove_lock`, between
-/// its outermost acquisition and release; all fields are zero whenever the depth is zero.
+/// its outermost acquisition and release; all fields are zero whenever the mutex is not held.
 struct OwnerCell(UnsafeCell<OwnerStats>);
 
 // SAFETY: By the type invariant only the lock's owner accesses the cell, and ownership moves
@@ -84,9 +84,9 @@ pub(crate) static STATS: Stats = Stats {
 /// Where the current task can be read without a function call, if the architecture has such a
 /// place: on s390 the `current_task` word of the lowcore, which every CPU sees at the same
 /// address (`zr_lowcore_current_task()`). On x86_64 [`current_task`] reads the per-CPU
-/// variable itself; elsewhere, and on s390 until [`init_current`] ran, `current` comes from the
-/// kernel crate's out-of-line `get_current()` helper. The lock's fast paths read `current` once
-/// or twice per pair, and the helper call was most of their cost (`make bench`).
+/// variable itself; elsewhere `current` comes from the kernel crate's out-of-line
+/// `get_current()` helper. The lock's fast paths read `current` once or twice per pair, and the
+/// helper call was most of their cost (`make bench`).
 ///
 /// # Invariants
 ///
@@ -109,11 +109,6 @@ static CURRENT_SLOT: CurrentSlot = CurrentSlot(UnsafeCell::new(0));
 /// Records where `current` can be read inline, and checks the inline read against the kernel's
 /// `get_current()`. Called once from module init, before the livepatch is enabled.
 pub(crate) fn init_current() -> kernel::error::Result {
-    #[cfg(CONFIG_X86_64)]
-    if current_task() != Task::current_raw() {
-        kernel::pr_err!("the per-CPU current_task is not current; refusing to load\n");
-        return Err(kernel::error::code::EINVAL);
-    }
     #[cfg(CONFIG_S390)]
     {
         // SAFETY: A C function without preconditions returning a constant address.
@@ -121,13 +116,10 @@ pub(crate) fn init_current() -> kernel::error::Result {
         // SAFETY: Module init, before the livepatch is enabled: no reader exists yet (type
         // invariant); `addr` is the lowcore's `current_task` word.
         unsafe { core::ptr::write_volatile(CURRENT_SLOT.0.get(), addr) };
-        if current_task() != Task::current_raw() {
-            kernel::pr_err!(
-                "lowcore current_task at {:#x} is not current; refusing to load\n",
-                addr
-            );
-            return Err(kernel::error::code::EINVAL);
-        }
+    }
+    if current_task() != Task::current_raw() {
+        kernel::pr_err!("the inline read of current is not get_current(); refusing to load\n");
+        return Err(kernel::error::code::EINVAL);
     }
     Ok(())
 }
