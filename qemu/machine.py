@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """machine.py FILE KEY: print one [machine] value of a machine definition (lists space-separated),
-for the shell scripts. Exit status 2 if the file or the key is missing."""
+for the shell scripts; the definition is read and checked by zr.machine.load_machine, as the
+harness reads it. Exit status 2 if the file is missing or invalid or has no such key."""
 
 import sys
-import tomllib
+
+from zr.machine import UsageError, load_machine
 
 
 def main():
@@ -12,12 +14,11 @@ def main():
         print("usage: machine.py FILE KEY", file=sys.stderr)
         return 2
     try:
-        with open(sys.argv[1], "rb") as f:
-            m = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        print(f"machine.py: {sys.argv[1]}: {e}", file=sys.stderr)
+        m = load_machine(sys.argv[1])
+    except UsageError as e:
+        print(f"machine.py: {e}", file=sys.stderr)
         return 2
-    val = m.get("machine", {}).get(sys.argv[2])
+    val = m["machine"].get(sys.argv[2])
     if val is None:
         print(f"machine.py: {sys.argv[1]}: [machine] has no '{sys.argv[2]}'", file=sys.stderr)
         return 2
