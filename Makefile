@@ -27,26 +27,27 @@ clean:
 	rm -rf build rust-project.json
 
 # Boot the s390x guest and show the deadlock scenarios on the stock kernel and with the module.
+# The harness (qemu/zr/, scripts/zr --help): each target is one of its subcommands.
 run:
-	@scripts/run.sh
+	@scripts/zr run
 
 # Host-side tests and the guest boot suites; ends with "N passed, N failed, N skipped".
 test:
-	@scripts/test.sh
+	@scripts/zr test
 
 # One machine's boots only (host tests included), for quick iteration.
 test-s390x test-s390x-sriov test-x86_64:
-	@ZR_MACHINES=$(@:test-%=%) scripts/test.sh
+	@scripts/zr test --machines $(@:test-%=%)
 
 # The rescan/remove lock benchmark (not part of test): build/bench-lock.txt.
 bench:
-	@scripts/bench.sh
+	@scripts/zr bench
 
 # The long torture run (make test runs a bounded one): build/torture.md. Options: TORTURE_OPS,
 # TORTURE_SECONDS, TORTURE_SEED, TORTURE_WORKERS, TORTURE_CYCLES, TORTURE_HOST, TORTURE_FULL,
-# TORTURE_MACHINES (see scripts/torture.sh).
+# TORTURE_MACHINES (scripts/zr torture --help).
 torture:
-	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_FULL TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/torture.sh
+	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_FULL TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/zr torture
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

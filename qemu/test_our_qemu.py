@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """Checks of our qemu-system-s390x (scripts/build-qemu.sh) that need no guest: the zPCI bugs
-qemu/patches/ fixes, shown against Debian's binary. ZR_QEMU_OURS names our binary (test.sh
-sets it once the machine that uses it is prepared); without it the checks are skipped."""
+qemu/patches/ fixes, shown against Debian's binary. ZR_QEMU_OURS names our binary (the
+harness sets it once the machine that uses it is prepared); without it the checks are skipped."""
 
 import json
 import os

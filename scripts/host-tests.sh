@@ -7,7 +7,7 @@
 #   - the unit tests of the build and report scripts (scripts/test_*.py),
 #   - cargo test of every crate under tools/.
 # With --our-qemu, only the guest-less checks of our qemu-system-s390x BIN (qemu/test_our_qemu.py),
-# once test.sh has it built.
+# once the harness has it built (qemu/zr/session.py).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +35,7 @@ if [ "${2:-}" = --our-qemu ]; then
 		py_suite host-our-qemu "checks of our QEMU" "$ZR_TOP/qemu" -v test_our_qemu
 	exit 0
 fi
-py_suite host-qemu-runner "qemu runner unit tests" "$ZR_TOP/qemu" -v test_boot
+py_suite host-qemu-runner "harness unit tests" "$ZR_TOP/qemu" -v test_boot test_suite
 py_suite host-scripts "script unit tests" "$ZR_TOP/scripts" discover -v -s . -p 'test_*.py'
 
 for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do

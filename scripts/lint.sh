@@ -46,7 +46,7 @@ for arch in s390x x86_64; do
 done
 
 zr_info "lint: shellcheck"
-mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; } | sort -u)
+mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; echo scripts/zr; } | sort -u)
 (cd "$ZR_TOP" && shellcheck -x "${shells[@]}") || fail "shellcheck"
 
 zr_info "lint: checkpatch"

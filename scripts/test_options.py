@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """Bad options of the project's scripts: each is refused with a message naming it and a non-zero
-exit before anything runs (the build directory stays empty): test.sh (ZR_JOBS, ZR_TESTS,
-ZR_BOOTS, ZR_MACHINES, ZR_BOOTS_LIST), torture.sh (TORTURE_*), build-module.sh (options,
-targets), qemu/boot.py (arguments), and the report scripts' usage.
+exit before anything runs (the build directory stays empty): the harness's subcommands
+(scripts/zr test: ZR_JOBS, ZR_TESTS, ZR_BOOTS, ZR_MACHINES, ZR_QEMU; run: ZR_RUN_BOOTS; torture:
+TORTURE_*), build-module.sh (options, targets), qemu/boot.py (arguments), and the report
+scripts' usage.
 
 Run from the top directory: python3 -m unittest scripts/test_options.py"""
 
@@ -19,8 +20,8 @@ class OptionsTest(unittest.TestCase):
     def refused(self, argv, env, want):
         with tempfile.TemporaryDirectory() as tmp:
             build = os.path.join(tmp, "build")
-            # The caller's own test options (make torture runs these tests with
-            # ZR_BOOTS_LIST set) must not leak into the cases.
+            # The caller's own test options (make test-x86_64 runs these tests with
+            # ZR_MACHINES set) must not leak into the cases.
             base = {k: v for k, v in os.environ.items()
                     if not k.startswith(("ZR_", "TORTURE_")) or k in ("ZR_CACHE",)}
             e = dict(base, ZR_BUILD=build, **env)
@@ -31,18 +32,22 @@ class OptionsTest(unittest.TestCase):
             left = os.listdir(build) if os.path.isdir(build) else []
             self.assertEqual(left, [], f"{argv} {env} left {left} behind")
 
-    def test_test_sh(self):
-        sh = ["bash", "scripts/test.sh"]
+    def test_zr_test(self):
+        sh = ["sh", "scripts/zr", "test"]
         for env, want in (({"ZR_JOBS": "0"}, "ZR_JOBS='0'"), ({"ZR_JOBS": "x"}, "ZR_JOBS='x'"),
                           ({"ZR_JOBS": "100"}, "ZR_JOBS='100'"),
+                          ({"ZR_JOBS": "02"}, "ZR_JOBS='02'"),
                           ({"ZR_TESTS": "zr_module zr_nope"}, "no test 'zr_nope'"),
                           ({"ZR_BOOTS": "pipeline nope"}, "no boot 'nope'"),
                           ({"ZR_MACHINES": "arm"}, "no machine 'arm'"),
-                          ({"ZR_BOOTS_LIST": "/nonexistent"}, "no boots list /nonexistent")):
+                          ({"ZR_QEMU": "/nonexistent"}, "ZR_QEMU='/nonexistent'")):
             self.refused(sh, env, want)
+        self.refused(["sh", "scripts/zr", "run"], {"ZR_RUN_BOOTS": "patched nope"},
+                     "no boot 'nope'")
+        self.refused(["sh", "scripts/zr", "nope"], {}, "invalid choice")
 
-    def test_torture_sh(self):
-        sh = ["bash", "scripts/torture.sh"]
+    def test_zr_torture(self):
+        sh = ["sh", "scripts/zr", "torture"]
         for var, val in (("TORTURE_OPS", "abc"), ("TORTURE_OPS", "-1"), ("TORTURE_SECONDS", "0"),
                          ("TORTURE_SECONDS", "86401"), ("TORTURE_WORKERS", "9"),
                          ("TORTURE_CYCLES", "1001"), ("TORTURE_SEED", "1e3"), ("TORTURE_HOST", "2"),
@@ -74,8 +79,7 @@ class OptionsTest(unittest.TestCase):
         self.refused(real + ["--timeout", "-1"], {}, "--timeout and --init-timeout")
 
     def test_report_scripts_usage(self):
-        for script in ("scripts/torture-report.py", "scripts/scenarios.py",
-                       "scripts/lockdep-graph.py"):
+        for script in ("scripts/torture-report.py", "scripts/lockdep-graph.py"):
             p = subprocess.run([sys.executable, script, "--bogus-option-x"], cwd=TOP,
                                capture_output=True, text=True, timeout=60, check=False)
             self.assertNotEqual(p.returncode, 0, script)

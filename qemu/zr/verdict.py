@@ -12,7 +12,7 @@ from .reports import kind_names
 
 @dataclass
 class Expectations:
-    """What a boot must show (boots.list's EXPECTED, as boot.py's options)."""
+    """What a boot must show (a boot of qemu/suite/boots.toml, as boot.py's options)."""
     reports: list[str] = field(default_factory=list)    # report kinds it must show
     allowed: list[str] = field(default_factory=list)    # report kinds it may show
     fail: list[str] = field(default_factory=list)       # suites that must fail

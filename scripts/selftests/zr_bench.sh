@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Rescan/remove lock benchmark (`make bench` only; scripts/bench.sh boots it on a kernel without
+# Rescan/remove lock benchmark (`make bench` only; scripts/zr bench boots it on a kernel without
 # lock debugging). In one boot: zr_bench_redirect livepatches two no-op functions; zr_bench
 # times outermost lock/unlock pairs through the stock functions and the redirect; then the
 # zpci_rrlock livepatch is enabled and zr_bench times the patched pairs, the redirect again and

@@ -5,7 +5,8 @@
 # blocks forever in its second pci_lock_rescan_remove(); lockdep reports "possible recursive
 # locking" and the hung-task detector reports the blocked insmod. The lock stays wedged for the
 # rest of the boot, so this test runs last in a boot of its own, which the host ends at the
-# deadline and counts as the expected stock result (boots.list: timeout:zr_nest_stock).
+# deadline and counts as the expected stock result (qemu/suite/boots.toml, stock-nest:
+# timeout = "zr_nest_stock").
 . "$(dirname "$0")/functions.sh"
 
 nest=$ZR_MODDIR/klp/zr_nest.ko

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Rescan/remove lock benchmark (`make bench`, scripts/bench.sh): times `n` lock/unlock pairs of
+//! Rescan/remove lock benchmark (`make bench`, scripts/zr bench): times `n` lock/unlock pairs of
 //! each kind, `rounds` times, interleaved, and prints the fastest round of each kind as
 //! picoseconds per pair:
 //!

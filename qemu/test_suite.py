@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Unit tests of the suite's data and the harness's command line (zr.suite, zr.main,
+zr.session, zr.scenarios): the data of this tree is consistent, every mistake in it is named,
+the plans of test and torture are what the options say, and a boot's results are read back as
+the boot runner wrote them. Run from qemu/: python3 -m unittest test_suite"""
+
+import argparse
+import json
+import os
+import tempfile
+import unittest
+
+from zr import scenarios, session
+from zr.machine import UsageError
+from zr.main import parse_args, readme_boots, test_plan, torture_plan
+from zr.suite import (BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite,
+                      read_tests)
+
+TESTS = {n: Test(n, 60, False) for n in ("zr_patch_on", "zr_a", "zr_b", "zr_hang")}
+
+
+def write(tmp: str, name: str, text: str) -> str:
+    path = os.path.join(tmp, name)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+class SuiteData(unittest.TestCase):
+    def test_tree_is_consistent(self):
+        s = load_suite()
+        self.assertTrue(s.boots and s.scenarios and s.bench and s.run)
+        # Every scenario names its machine through its boots; every boot's tests exist.
+        for sc in s.scenarios:
+            self.assertEqual(s.boot(sc.patched.boot).machine, sc.machine)
+        self.assertEqual(set(s.run) - {b.name for b in s.boots}, set())
+
+    def test_readme_lists_the_boots(self):
+        readme = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                              "README.md")
+        with open(readme, encoding="utf-8") as f:
+            text = f.read()
+        want = readme_boots(load_suite())
+        self.assertIn(want, text, "README.md's list of boots is not the data's: "
+                                  "scripts/zr check --readme prints it")
+
+    def boots(self, text: str) -> list[BootSpec]:
+        with tempfile.TemporaryDirectory() as tmp:
+            return load_boots(write(tmp, "boots.toml", text), TESTS)[0]
+
+    def refused(self, text: str, want: str) -> None:
+        with self.assertRaises(UsageError) as cm:
+            self.boots(text)
+        self.assertIn(want, str(cm.exception))
+
+    def test_boot_fields(self):
+        b = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\ntests = ["zr_a", "zr_hang"]\n'
+                       'reports = ["hung-task"]\nallow = ["warning"]\ntimeout = "zr_hang"\n'
+                       'grace = 5\nappend = ["zr.a=1"]\n')[0]
+        self.assertEqual(b.runner_args(), ["--timeout", "600", "--grace", "5", "--expect-report",
+                                           "hung-task", "--allow-report", "warning",
+                                           "--expect-timeout", "zr_hang"])
+        self.assertIsNone(b.patched_from())
+
+    def test_boot_mistakes_are_named(self):
+        head = '[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\n'
+        for text, want in (
+                (head + 'tests = ["zr_nope"]\n', "no test 'zr_nope'"),
+                ('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "arm"\ntests = ["zr_a"]\n',
+                 "no machine 'arm'"),
+                ('[[boot]]\nname = "x"\nmachine = "s390x"\ntests = ["zr_a"]\n', "no 'title'"),
+                (head + 'tests = ["zr_a"]\nreports = ["lockdep-nope"]\n',
+                 "unknown report kind 'lockdep-nope'"),
+                (head + 'tests = ["zr_a"]\nreports = ["warning"]\nallow = ["warning"]\n',
+                 "both required and allowed"),
+                (head + 'tests = ["zr_a", "zr_b"]\ntimeout = "zr_a"\n', "must be the boot's last"),
+                (head + 'tests = ["zr_a"]\nfail = ["zr_b"]\n', "is not one of its tests"),
+                (head + 'tests = ["zr_a"]\ngrace = "5"\n', "'grace' must be a whole number"),
+                (head + 'tests = ["zr_a"]\nappend = ["a b"]\n', "is not one kernel parameter"),
+                (head + 'tests = ["zr_a"]\nexpect = []\n', "unknown key expect"),
+                (head + 'tests = []\n', "no tests"),
+                (head + 'tests = ["zr_a", "zr_a"]\n', "listed twice"),
+                (head + 'tests = ["zr_a"]\n' + head + 'tests = ["zr_b"]\n', "defined twice"),
+                ('[[boot]]\nname = "X"\ntitle = "t"\nmachine = "s390x"\ntests = ["zr_a"]\n',
+                 "lower case"),
+                ('run = ["y"]\n' + head + 'tests = ["zr_a"]\n', "run: no boot 'y'"),
+                ('[boot]\n', "want [[boot]] tables"),
+                (head + 'tests = [\n', "boots.toml")):
+            self.refused(text, want)
+
+    def scenarios(self, text: str):
+        boots = self.boots('[[boot]]\nname = "stock"\ntitle = "t"\nmachine = "s390x"\n'
+                           'tests = ["zr_a"]\n'
+                           '[[boot]]\nname = "patched"\ntitle = "t"\nmachine = "s390x"\n'
+                           'tests = ["zr_a", "zr_patch_on", "zr_b"]\n'
+                           '[[boot]]\nname = "x86"\ntitle = "t"\nmachine = "x86_64"\n'
+                           'tests = ["zr_patch_on", "zr_a"]\n')
+        with tempfile.TemporaryDirectory() as tmp:
+            return load_scenarios(write(tmp, "scenarios.toml", text), boots)
+
+    def test_scenario_mistakes_are_named(self):
+        ok = ('[[scenario]]\nid = "S"\ntitle = "t"\nstock = { boot = "stock", test = "zr_a" }\n'
+              'patched = { boot = "patched", test = "zr_b" }\n')
+        self.assertEqual(self.scenarios(ok)[0].machine, "s390x")
+        for text, want in (
+                (ok.replace('test = "zr_b"', 'test = "zr_a"'), "before it enables the livepatch"),
+                (ok.replace('boot = "stock", test = "zr_a"', 'boot = "patched", test = "zr_b"'),
+                 "with the livepatch enabled"),
+                (ok.replace('boot = "stock"', 'boot = "nope"'), "no boot 'nope'"),
+                (ok.replace('test = "zr_b"', 'test = "zr_hang"'), "does not run zr_hang"),
+                (ok.replace('"patched", test = "zr_b"', '"x86", test = "zr_a"'),
+                 "stock boot on s390x, patched on x86_64"),
+                (ok.replace('stock = { boot = "stock", test = "zr_a" }\n', ''),
+                 "either 'stock' or 'no_stock'"),
+                (ok + ok, "id defined twice for machine s390x"),
+                (ok.replace('title = "t"\n', ''), "no 'title'"),
+                (ok + 'colour = "red"\n', "unknown key colour")):
+            with self.assertRaises(UsageError) as cm:
+                self.scenarios(text)
+            self.assertIn(want, str(cm.exception), text)
+
+    def test_tests_list_mistakes(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            for text, want in (("zr_a sixty\n", "want 'NAME TIMEOUT-SECONDS [host]'"),
+                               ("zr_a 60\nzr_a 30\n", "listed twice"),
+                               ("zr_a 60 guest\n", "want 'NAME")):
+                with self.assertRaises(UsageError) as cm:
+                    read_tests(write(tmp, "tests.list", text))
+                self.assertIn(want, str(cm.exception))
+
+
+def args(cmd: str, env: dict[str, str]) -> argparse.Namespace:
+    saved = dict(os.environ)
+    try:
+        for k in list(os.environ):
+            if k.startswith(("ZR_", "TORTURE_")) and k != "ZR_CACHE":
+                del os.environ[k]
+        os.environ.update(env)
+        return parse_args([cmd])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Plans(unittest.TestCase):
+    def setUp(self):
+        self.suite = load_suite()
+
+    def test_test_plan(self):
+        self.assertEqual(len(test_plan(self.suite, args("test", {}))), len(self.suite.boots))
+        plan = test_plan(self.suite, args("test", {"ZR_MACHINES": "x86_64"}))
+        self.assertTrue(plan and all(b.machine == "x86_64" for b in plan))
+        plan = test_plan(self.suite, args("test", {"ZR_BOOTS": "harness patched"}))
+        self.assertEqual([b.name for b in plan], ["patched", "harness"])  # the data's order
+        plan = test_plan(self.suite, args("test", {"ZR_TESTS": "zr_module zr_identity"}))
+        self.assertEqual([(b.name, b.machine, b.tests) for b in plan],
+                         [("custom", "s390x", ["zr_module", "zr_identity"])])
+
+    def test_torture_plan(self):
+        plan = torture_plan(self.suite, args("torture", {"TORTURE_SECONDS": "60",
+                                                         "TORTURE_SEED": "7"}))
+        names = [b.name for b in plan]
+        self.assertEqual(names, ["torture-s390x-stock", "torture-s390x-patched",
+                                 "torture-x86_64-stock", "torture-x86_64-patched",
+                                 "torture-lifecycle", "torture-s390x-full",
+                                 "torture-x86_64-full"])
+        stock = plan[0]
+        self.assertEqual(stock.allow, ["warning"])
+        self.assertIn("zr.torture_seed=7", stock.append)
+        self.assertIn("zr.timeout_zr_torture=660", stock.append)
+        self.assertEqual(stock.boot_timeout, 1260)
+        plan = torture_plan(self.suite, args("torture", {"TORTURE_MACHINES": "x86_64",
+                                                         "TORTURE_FULL": "0"}))
+        self.assertEqual([b.name for b in plan], ["torture-x86_64-stock",
+                                                  "torture-x86_64-patched"])
+        plan = torture_plan(self.suite, args("torture", {"ZR_BOOTS": "torture-lifecycle"}))
+        self.assertEqual([b.name for b in plan], ["torture-lifecycle"])
+        with self.assertRaises(UsageError):
+            torture_plan(self.suite, args("torture", {"ZR_BOOTS": "pipeline"}))
+
+
+class SessionPieces(unittest.TestCase):
+    def test_emulator_fault(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = os.path.join(tmp, "summary.json")
+            self.assertEqual(session.emulator_fault(p), "")
+            for summary, want in (({"qemu_crash": "QEMU exited with signal 11"}, "signal 11"),
+                                  ({"early_stall": "no /init"}, "early boot stalled: no /init"),
+                                  ({"timer_lost": "rcu: x"}, "lost its timer interrupt"),
+                                  ({"qemu_crash": None}, "")):
+                with open(p, "w", encoding="utf-8") as f:
+                    json.dump(summary, f)
+                self.assertIn(want, session.emulator_fault(p))
+
+    def test_host_test_records(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            p = write(tmp, "host.txt", "host-a 3 1 0\nhost-b 2 0 1\n")
+            write(tmp, "host.txt.failures", "FAILED host-a: test_x (m.T) ... FAIL\n")
+            r = session.Results()
+            r.read_host_tests(p)
+            self.assertEqual(r.totals(), (5, 1, 1))
+            self.assertEqual(r.records[0].failures, ["test_x (m.T) ... FAIL"])
+            r = session.Results()
+            r.read_host_tests(os.path.join(tmp, "missing"))
+            self.assertEqual(r.totals(), (0, 1, 0))
+
+    def test_jobs(self):
+        for bad in ("0", "x", "100", "02", ""):
+            with self.assertRaises(UsageError):
+                session.check_jobs(bad)
+        self.assertEqual(session.check_jobs("4"), 4)
+
+    def test_boot_argv(self):
+        s = session.Session(load_suite(), [], append="zr.x=1")
+        s.prepared["s390x"] = session.Prepared("s390x", "s390x", "/k", "/i", None)
+        b = BootSpec("b", "s390x", ["zr_module"], "t", append=["zr.y=2"])
+        check_boot("b", b, load_suite().tests)
+        argv = s.boot_argv(b)
+        self.assertEqual(argv[argv.index("--append") + 1], "zr.tests=zr_module zr.y=2 zr.x=1")
+        self.assertNotIn("--qemu", argv)
+
+
+class Table(unittest.TestCase):
+    def test_rows(self):
+        suite = load_suite()
+        sc = next(s for s in suite.scenarios if s.id == "nest")
+        with tempfile.TemporaryDirectory() as runs:
+            boot = sc.stock.boot
+            os.makedirs(os.path.join(runs, boot))
+            write(runs, f"{boot}.ktap", f"not ok 2 {sc.stock.test} # TIMEOUT\n")
+            with open(os.path.join(runs, boot, "summary.json"), "w", encoding="utf-8") as f:
+                json.dump({"reports_seen": ["hung-task", "lockdep-recursive", "hung-task"],
+                           "killed": "deadline"}, f)
+            out = os.path.join(runs, "scenarios.md")
+            rows = scenarios.write([sc], runs, out, {boot})
+            self.assertEqual(rows[0][3], "test FAIL (timeout); reports: hung-task, "
+                                         "lockdep-recursive; guest ended at the deadline")
+            self.assertEqual(rows[0][4], "not run")
+            with open(out, encoding="utf-8") as f:
+                self.assertIn("| nest | s390x |", f.read())
+            self.assertIn("stock:   test FAIL", scenarios.text(rows))
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,83 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The stock-vs-patched scenario table of a run (build/scenarios.md; on the terminal for make
+run): for each scenario (qemu/suite/scenarios.toml) the result of its test in the stock and in
+the patched boot (RUNS/BOOT.ktap) and the kernel reports each boot's console showed
+(RUNS/BOOT/summary.json). Scenarios whose boots did not run are listed as "not run"."""
+
+import json
+import os
+import re
+
+from .suite import Scenario, Side
+
+RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # (.*))?$")
+Row = tuple[str, str, str, str, str]
+
+
+def boot_results(runs: str, boot: str) -> tuple[dict[str, str], list[str], str | None] | None:
+    """(suite -> result text, report kinds, killed) of one boot, or None if it did not run."""
+    ktap = os.path.join(runs, f"{boot}.ktap")
+    summ = os.path.join(runs, boot, "summary.json")
+    try:
+        with open(ktap, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        with open(summ, encoding="utf-8") as f:
+            s = json.load(f)
+    except (OSError, ValueError):
+        return None
+    suites = {}
+    for line in lines:
+        m = RESULT.match(line)
+        if m:
+            status, name, directive = m.groups()
+            text = "pass" if status == "ok" else "FAIL"
+            if directive:
+                text += f" ({directive.strip().lower()})"
+            suites[name] = text
+    return suites, sorted(set(s.get("reports_seen", []))), s.get("killed")
+
+
+def cell(runs: str, side: Side | None, ran: set[str], cache: dict) -> str:
+    if side is None:
+        return "n/a"
+    if side.boot not in ran:
+        return "not run"
+    if side.boot not in cache:
+        cache[side.boot] = boot_results(runs, side.boot)
+    res = cache[side.boot]
+    if res is None:
+        return "not run"
+    suites, reports, killed = res
+    out = f"test {suites.get(side.test, 'missing')}"
+    out += "; reports: " + (", ".join(reports) if reports else "none")
+    if killed:
+        out += "; guest ended at the deadline"
+    return out
+
+
+def rows(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[Row]:
+    cache: dict = {}
+    return [(s.id, s.machine, s.title, cell(runs, s.stock, ran, cache),
+             cell(runs, s.patched, ran, cache)) for s in scenarios]
+
+
+def write(scenarios: list[Scenario], runs: str, out: str, ran: set[str]) -> list[Row]:
+    table = rows(scenarios, runs, ran)
+    with open(out, "w", encoding="utf-8") as f:
+        f.write("# Scenarios: stock 7.3.4 vs the zpci_rrlock livepatch\n\n")
+        f.write("Written by `make test` (qemu/zr/scenarios.py) from this run's boots. On the "
+                "stock\nkernel the expected report is required by the boot's expectations; on "
+                "the patched\nkernel any report fails the boot.\n\n")
+        f.write("| scenario | machine | what | stock | patched |\n|---|---|---|---|---|\n")
+        for r in table:
+            f.write("| " + " | ".join(x.replace("|", "\\|") for x in r) + " |\n")
+    return table
+
+
+def text(table: list[Row]) -> str:
+    """The rows whose stock or patched boot ran, as plain text for a terminal."""
+    shown = [r for r in table if {r[3], r[4]} - {"not run", "n/a"}]
+    out = []
+    for sid, machine, what, stock, patched in shown:
+        out += [f"{sid} ({machine}): {what}", f"    stock:   {stock}", f"    patched: {patched}"]
+    return "\n".join(out) if out else "(no scenario's boots ran)"

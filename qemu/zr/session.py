@@ -1,0 +1,469 @@
+# SPDX-License-Identifier: GPL-2.0
+"""One run of the suite (make test, run, bench, torture): set-up, host tests, the build checks
+and the guest boots, recorded as results and summed up in the line "N passed, N failed,
+N skipped".
+
+  1. bootstrap (scripts/bootstrap.sh), host-side tests (scripts/host-tests.sh), the linters
+     when asked;
+  2. each machine prepared once, the machines in parallel (scripts/prepare-machine.sh: our QEMU
+     if the machine runs it, the kernel, the module builds, the initramfs);
+  3. per architecture, the build checks: a changed replaced function must be refused
+     (source-check-ARCH) and the lock's fast paths must be free of interlocked instructions
+     (lock-fastpath-ARCH);
+  4. the boots, `jobs` at a time, each through the boot runner (zr.cli); a boot that QEMU
+     crashed, stalled in early boot or lost a vCPU's timer interrupt under is run again, at
+     most three times in all, each crashed run kept beside it;
+  5. the results, the scenario table, lockdep graphs and torture figures.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from . import scenarios as scenario_table
+from .console import log
+from .machine import UsageError
+from .suite import MACHINES, TOP, BootSpec, Suite, check_machine
+
+# Where a run keeps what it leaves behind and what it caches (as scripts/lib.sh).
+BUILD = os.environ.get("ZR_BUILD") or os.path.join(TOP, "build")
+CACHE = os.environ.get("ZR_CACHE") or os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
+LOGS = os.path.join(BUILD, "logs")
+RUNS = os.path.join(BUILD, "runs")
+SCRIPTS = os.path.join(TOP, "scripts")
+VENV_PYTHON = os.path.join(CACHE, "venv", "bin", "python3")
+
+# The cross tool prefix of an architecture's binaries on this host.
+ARCH_CROSS = {"s390x": "s390x-linux-gnu-", "x86_64": "x86_64-linux-gnu-"}
+# How often a boot runs at most when QEMU, not the guest, spoiled it.
+TRIES = 3
+# A long step says it is still running this often (seconds).
+HEARTBEAT = 30
+
+
+def cross(arch: str) -> str:
+    return "" if os.uname().machine == arch else ARCH_CROSS[arch]
+
+
+@dataclass
+class Record:
+    """One result of the run: a boot, a host-test suite or a set-up step."""
+    name: str
+    passed: int
+    failed: int
+    skipped: int
+    failures: list[str] = field(default_factory=list)
+
+
+class Results:
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+
+    def add(self, name: str, passed: int, failed: int, skipped: int, *failures: str) -> None:
+        self.records.append(Record(name, passed, failed, skipped, list(failures)))
+
+    def ok(self, name: str) -> None:
+        self.add(name, 1, 0, 0)
+
+    def fail(self, name: str, why: str) -> None:
+        self.add(name, 0, 1, 0, why)
+
+    def read_host_tests(self, path: str) -> None:
+        """The lines scripts/host-tests.sh appends: NAME PASSED FAILED SKIPPED, and FAILED
+        lines in PATH.failures."""
+        failures: dict[str, list[str]] = {}
+        try:
+            with open(path + ".failures", encoding="utf-8") as f:
+                for line in f:
+                    name, _, what = line.removeprefix("FAILED ").rstrip("\n").partition(": ")
+                    failures.setdefault(name, []).append(what)
+        except FileNotFoundError:
+            pass
+        try:
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    name, p, fl, s = line.split()
+                    self.add(name, int(p), int(fl), int(s), *failures.get(name, []))
+        except (OSError, ValueError):
+            self.fail("host-tests", f"no results in {path}")
+
+    def totals(self) -> tuple[int, int, int]:
+        return (sum(r.passed for r in self.records), sum(r.failed for r in self.records),
+                sum(r.skipped for r in self.records))
+
+
+def step(name: str, argv: list[str], env: dict[str, str] | None = None,
+         stdout: str | None = None) -> bool:
+    """Run argv with its output in build/logs/NAME.log (stdout to the file `stdout` if given),
+    a heartbeat every HEARTBEAT seconds, and on failure an error naming the step, the log and
+    its last lines."""
+    os.makedirs(LOGS, exist_ok=True)
+    path = os.path.join(LOGS, f"{name}.log")
+    t0 = time.monotonic()
+    log(f"step {name}: started (log: {path})")
+    with open(path, "w", encoding="utf-8") as lf:
+        out = open(stdout, "w", encoding="utf-8") if stdout else lf
+        try:
+            p = subprocess.Popen(argv, stdout=out, stderr=lf, env=env)
+            while True:
+                try:
+                    rc = p.wait(HEARTBEAT)
+                    break
+                except subprocess.TimeoutExpired:
+                    log(f"step {name}: running for {time.monotonic() - t0:.0f}s, last: "
+                        f"{last_line(path)[:100]}")
+        finally:
+            if stdout:
+                out.close()
+    if rc != 0:
+        log(f"ERROR: step {name} failed (exit {rc}); log: {path}")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f.read().splitlines()[-25:]:
+                print(f"    {line}", file=sys.stderr)
+        return False
+    log(f"step {name}: done in {time.monotonic() - t0:.0f}s")
+    return True
+
+
+def last_line(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+        return lines[-1] if lines else ""
+    except OSError:
+        return ""
+
+
+@dataclass
+class Prepared:
+    """A machine ready to boot: its kernel tree and initramfs, and our QEMU if it runs that."""
+    name: str
+    arch: str
+    kdir: str
+    initrd: str
+    qemu: str | None
+
+
+class Session:
+    """The run: a plan of boots, the results, and what was prepared for them."""
+
+    def __init__(self, suite: Suite, plan: list[BootSpec], jobs: int = 2, lint: bool = False,
+                 append: str = "", qemu: str | None = None) -> None:
+        self.suite = suite
+        self.plan = plan
+        self.jobs = jobs
+        self.lint = lint
+        self.append = append
+        self.qemu = qemu
+        self.results = Results()
+        self.prepared: dict[str, Prepared] = {}
+        self.ran: list[str] = []
+
+    # -- set-up ----------------------------------------------------------------------------
+    def setup(self) -> bool:
+        """Bootstrap, host tests, linters, the machines and the build checks; False (with a
+        failed "setup" result) if the run cannot go on."""
+        os.makedirs(BUILD, exist_ok=True)
+        if subprocess.run([os.path.join(SCRIPTS, "bootstrap.sh")], check=False).returncode:
+            self.results.fail("setup", "bootstrap (see the log named above)")
+            return False
+        host = os.path.join(BUILD, "host-tests.txt")
+        for stale in (host, host + ".failures"):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        subprocess.run([os.path.join(SCRIPTS, "host-tests.sh"), host], check=False)
+        self.results.read_host_tests(host)
+        if self.lint:
+            if step("lint", [os.path.join(SCRIPTS, "lint.sh")]):
+                self.results.ok("lint")
+            else:
+                self.results.fail("lint", "rustfmt/clippy/shellcheck/checkpatch findings "
+                                  f"(log: {LOGS}/lint.log)")
+        if not self.prepare_machines():
+            return False
+        self.build_checks()
+        ours = next((p.qemu for p in self.prepared.values() if p.qemu), None)
+        if ours:
+            our = os.path.join(BUILD, "our-qemu-tests.txt")
+            for stale in (our, our + ".failures"):
+                if os.path.exists(stale):
+                    os.unlink(stale)
+            subprocess.run([os.path.join(SCRIPTS, "host-tests.sh"), our, "--our-qemu", ours],
+                           check=False)
+            self.results.read_host_tests(our)
+        return True
+
+    def prepare_machines(self) -> bool:
+        names = list(dict.fromkeys(b.machine for b in self.plan))
+        out = os.path.join(BUILD, "prepare")
+        shutil.rmtree(out, ignore_errors=True)
+        os.makedirs(out)
+        machines = {n: check_machine(n)["machine"] for n in names}
+
+        def prepare(name: str) -> int:
+            m = machines[name]
+            return subprocess.run([os.path.join(SCRIPTS, "prepare-machine.sh"), name, m["arch"],
+                                   m["kernel"], "1" if m.get("qemu_patched") else "0"],
+                                  check=False).returncode
+
+        with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+            list(pool.map(prepare, names))
+        for name in names:
+            fail = os.path.join(out, f"{name}.fail")
+            kdir = os.path.join(out, f"{name}.kdir")
+            if os.path.exists(fail):
+                self.results.fail("setup", f"{read(fail).strip()} (see the log named above)")
+                return False
+            if not os.path.exists(kdir):
+                self.results.fail("setup", f"preparing machine {name} (see the log named above)")
+                return False
+            qemu = os.path.join(out, f"{name}.qemu")
+            self.prepared[name] = Prepared(
+                name, machines[name]["arch"], read(kdir).strip(),
+                os.path.join(BUILD, "guest", name, "initramfs.cpio"),
+                read(qemu).strip() if os.path.exists(qemu) else None)
+        return True
+
+    def build_checks(self) -> None:
+        """Once per architecture prepared: source-check-ARCH and lock-fastpath-ARCH."""
+        done: set[str] = set()
+        for p in self.prepared.values():
+            if p.arch in done:
+                continue
+            done.add(p.arch)
+            self.changed_source(p)
+            self.lock_fastpath(p)
+
+    def changed_source(self, p: Prepared) -> None:
+        """The livepatch must not build against a tree whose replaced functions differ from the
+        source its replacements were written against (rust/zr_sources.list): a copy of those
+        files with sriov_disable() changed as the upstream series changes it (VF removal under
+        the rescan/remove lock) must be refused, naming the function."""
+        name = f"source-check-{p.arch}"
+        want = "sriov_disable (drivers/pci/iov.c) differs from the source"
+        tree = os.path.join(BUILD, "changed-src", p.arch)
+        lpath = os.path.join(LOGS, f"module-{p.arch}-changed-source.log")
+        shutil.rmtree(tree, ignore_errors=True)
+        ksrc = read(os.path.join(CACHE, "ksrc.path")).strip()
+        files = sorted({line.split()[1] for line in read(os.path.join(TOP, "rust",
+                                                                     "zr_sources.list")).splitlines()
+                        if line.strip() and not line.startswith("#") and len(line.split()) >= 3})
+        try:
+            for f in files:
+                os.makedirs(os.path.dirname(os.path.join(tree, f)), exist_ok=True)
+                shutil.copyfile(os.path.join(ksrc, f), os.path.join(tree, f))
+        except OSError as e:
+            self.results.fail(name, f"cannot copy the kernel tree's sources: {e}")
+            return
+        iov = os.path.join(tree, "drivers", "pci", "iov.c")
+        text = read(iov)
+        changed = text.replace("\n\tsriov_del_vfs(dev);\n", "\n\tpci_lock_rescan_remove();\n"
+                               "\tsriov_del_vfs(dev);\n\tpci_unlock_rescan_remove();\n")
+        if changed == text:
+            self.results.fail(name, "drivers/pci/iov.c has no sriov_del_vfs(dev) line to change")
+            return
+        with open(iov, "w", encoding="utf-8") as f:
+            f.write(changed)
+        log(f"module build against a changed sriov_disable() ({p.arch}), must fail "
+            f"(log: {lpath})")
+        with open(lpath, "w", encoding="utf-8") as lf:
+            rc = subprocess.run([os.path.join(SCRIPTS, "build-module.sh"), "--kdir", p.kdir,
+                                 "--out", os.path.join(BUILD, "module", f"changed-{p.arch}"),
+                                 "--srctree", tree, "modules"], stdout=lf, stderr=lf,
+                                check=False).returncode
+        if rc == 0:
+            self.results.fail(name, "a module was built against a changed sriov_disable() "
+                              f"(log: {lpath})")
+        elif want in read(lpath):
+            self.results.ok(name)
+        else:
+            self.results.fail(name, f"the build failed without naming sriov_disable (log: {lpath})")
+
+    def lock_fastpath(self, p: Prepared) -> None:
+        """The lock's physical floor, read from the machine code of the module
+        (scripts/lock-fastpath.py): no interlocked instruction on the replacements' paths but
+        the stock mutex's own."""
+        name = f"lock-fastpath-{p.arch}"
+        lpath = os.path.join(LOGS, f"{name}.log")
+        with open(lpath, "w", encoding="utf-8") as lf:
+            rc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "lock-fastpath.py"),
+                                 f"{cross(p.arch)}objdump", os.path.join(p.kdir, "vmlinux"),
+                                 os.path.join(BUILD, "module", p.name, "rust", "zpci_rrlock.ko"),
+                                 p.arch], stdout=lf, stderr=lf, check=False).returncode
+        lines = read(lpath).splitlines()
+        if rc == 0:
+            self.results.ok(name)
+        else:
+            self.results.fail(name, lines[-1] if lines else f"no output (log: {lpath})")
+        if lines:
+            log(lines[0])
+
+    # -- boots -----------------------------------------------------------------------------
+    def boot_argv(self, b: BootSpec) -> list[str]:
+        p = self.prepared[b.machine]
+        argv = [VENV_PYTHON, os.path.join(TOP, "qemu", "boot.py"),
+                "--machine", os.path.join(MACHINES, f"{b.machine}.toml"),
+                "--kernel", os.path.join(p.kdir, "zr-image"), "--initrd", p.initrd,
+                "--rundir", os.path.join(RUNS, b.name), "--name", b.name,
+                "--append", " ".join([f"zr.tests={','.join(b.tests)}", *b.append,
+                                      self.append]).strip(),
+                *b.runner_args()]
+        if p.qemu:
+            argv += ["--qemu", p.qemu]
+        elif self.qemu and p.arch == "s390x":
+            argv += ["--qemu", self.qemu]
+        return argv
+
+    def run_boot(self, b: BootSpec) -> None:
+        """One boot, run again (kept as NAME.crashed, NAME.crashed2) if QEMU, not the guest,
+        spoiled it: QEMU crashing (an emulator bug, e.g. QEMU 10.0.2's s390x segfault around
+        zPCI hot-plug), a guest stalled in early boot before /init (TCG on a loaded host), or
+        a guest killed at a deadline after RCU saw a vCPU's timer interrupt never come."""
+        rundir = os.path.join(RUNS, b.name)
+        for stale in (rundir, f"{rundir}.crashed", f"{rundir}.crashed2"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in (f"{rundir}.rc", f"{rundir}.retry"):
+            if os.path.exists(stale):
+                os.unlink(stale)
+        for attempt in range(1, TRIES + 1):
+            os.makedirs(rundir, exist_ok=True)
+            with open(f"{rundir}.ktap", "w", encoding="utf-8") as out:
+                rc = subprocess.run(self.boot_argv(b), stdout=out, check=False).returncode
+            with open(f"{rundir}.rc", "w", encoding="utf-8") as f:
+                f.write(f"{rc}\n")
+            spoiled = emulator_fault(os.path.join(rundir, "summary.json"))
+            if not spoiled or attempt == TRIES:
+                return
+            kept = f"{rundir}.crashed" + ("" if attempt == 1 else str(attempt))
+            log(f"{b.name}: {spoiled}; running the boot once more (run {attempt} kept: {kept})")
+            with open(f"{rundir}.retry", "a", encoding="utf-8") as f:
+                f.write(f"run {attempt}: {spoiled}\n")
+            os.rename(rundir, kept)
+
+    def collect(self, b: BootSpec, ktap: list[str]) -> None:
+        rundir = os.path.join(RUNS, b.name)
+        rc = read(f"{rundir}.rc").strip()
+        retry = read(f"{rundir}.retry").strip()
+        if retry:
+            print(f"# {b.name}: the earlier runs did not count: {'; '.join(retry.splitlines())}")
+        ktap.append(read(f"{rundir}.ktap"))
+        summary = load_json(os.path.join(rundir, "summary.json"))
+        if rc == "2" or summary is None:
+            self.results.fail(b.name, f"boot runner failed (exit {rc or '?'}, see {rundir})")
+            return
+        self.results.add(b.name, summary["passed"], summary["failed"], summary["skipped"],
+                         *summary["failures"])
+
+    def run_boots(self) -> None:
+        os.makedirs(RUNS, exist_ok=True)
+        self.ran = [b.name for b in self.plan]
+        with ThreadPoolExecutor(max_workers=self.jobs) as pool:
+            futures = [pool.submit(self.run_boot, b) for b in self.plan]
+            for fut in futures:
+                fut.result()
+        ktap: list[str] = []
+        for b in self.plan:
+            self.collect(b, ktap)
+        with open(os.path.join(BUILD, "results.ktap"), "w", encoding="utf-8") as f:
+            f.write("".join(ktap))
+
+    # -- outputs ---------------------------------------------------------------------------
+    def outputs(self) -> None:
+        """The scenario table, the lock-order graphs and the torture figures of the boots that
+        ran."""
+        if not self.ran:
+            return
+        md = os.path.join(BUILD, "scenarios.md")
+        scenario_table.write(self.suite.scenarios, RUNS, md, set(self.ran))
+        print(f"# Scenario table: {md}")
+        for name in self.ran:
+            self.lockdep_graph(name)
+        torture = os.path.join(BUILD, "torture.md")
+        if subprocess.run([sys.executable, os.path.join(SCRIPTS, "torture-report.py"), torture,
+                           RUNS, *self.ran], stderr=subprocess.DEVNULL,
+                          check=False).returncode == 0:
+            print(f"# Torture figures: {torture}")
+
+    def lockdep_graph(self, name: str) -> None:
+        """The lock order a boot that dumped /proc/lockdep (zr_lockdep) saw, drawn from
+        lockdep's own data: build/lockdep-BOOT.dot, .svg (graphviz), .cycles (one line a
+        cycle)."""
+        k = os.path.join(RUNS, name, "guest.ktap")
+        if "# lockdep: all lock classes" not in read(k):
+            return
+        base = os.path.join(BUILD, f"lockdep-{name}")
+        with open(f"{base}.cycles", "w", encoding="utf-8") as err:
+            rc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "lockdep-graph.py"),
+                                 "--highlight-cycles", "--title", f"lock order seen by boot {name}",
+                                 "--report", os.path.join(RUNS, name, "console.log"),
+                                 "-o", f"{base}.dot", "--svg", f"{base}.svg", k],
+                                stderr=err, check=False).returncode
+        if rc == 0:
+            n = sum(1 for line in read(f"{base}.cycles").splitlines()
+                    if line.startswith("cycle:"))
+            print(f"# Lock order of {name}: {base}.svg ({n} cycles)")
+
+    def finish(self) -> int:
+        """The summary, build/results.json, and the last line; the exit status."""
+        self.outputs()
+        print("# Summary")
+        for r in self.results.records:
+            print(f"#   {r.name}: {r.passed} passed, {r.failed} failed, {r.skipped} skipped")
+        for r in self.results.records:
+            for why in r.failures:
+                print(f"# FAILED {r.name}: {why}")
+        p, f, s = self.results.totals()
+        os.makedirs(BUILD, exist_ok=True)
+        with open(os.path.join(BUILD, "results.json"), "w", encoding="utf-8") as out:
+            json.dump({"passed": p, "failed": f, "skipped": s,
+                       "records": [r.__dict__ for r in self.results.records]}, out, indent=1)
+        print(f"{p} passed, {f} failed, {s} skipped", flush=True)
+        return 0 if f == 0 else 1
+
+    def run(self) -> int:
+        if self.setup():
+            self.run_boots()
+        return self.finish()
+
+
+def emulator_fault(summary_path: str) -> str:
+    """What spoiled a boot from QEMU's side (summary.json of zr.cli), or ""."""
+    s = load_json(summary_path)
+    if s is None:
+        return ""
+    if s.get("qemu_crash"):
+        return s["qemu_crash"]
+    if s.get("early_stall"):
+        return f"early boot stalled: {s['early_stall']}"
+    if s.get("timer_lost"):
+        return f"a vCPU lost its timer interrupt (TCG): {s['timer_lost']}"
+    return ""
+
+
+def load_json(path: str) -> dict | None:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+
+def check_jobs(val: str) -> int:
+    if not val.isdigit() or not 1 <= int(val) <= 99 or val.startswith("0"):
+        raise UsageError(f"ZR_JOBS='{val}' must be a number in 1..99")
+    return int(val)
