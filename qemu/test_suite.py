@@ -212,7 +212,7 @@ class SessionPieces(unittest.TestCase):
 
     def test_boot_argv(self):
         s = session.Session(load_suite(), [], append="zr.x=1")
-        s.prepared["s390x"] = session.Prepared("s390x", "s390x", "/k", "/i", None)
+        s.prepared["s390x"] = session.Prepared("s390x", "s390x", "s390x", "/k", "/i", None)
         b = BootSpec("b", "s390x", ["zr_module"], "t", append=["zr.y=2"])
         check_boot("b", b, load_suite().tests)
         argv = s.boot_argv(b)

@@ -25,6 +25,7 @@ import time
 
 from . import console
 from .diagnose import emulator_crash
+from .files import read_text as read
 from .ktap import Results, parse_guest_ktap
 from .machine import UsageError, load_machine, qemu_binary
 from .runner import Runner
@@ -57,14 +58,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="the guest suite expected to hang until the host kills the guest "
                          "(a deadlock on the stock kernel)")
     return ap.parse_args(argv)
-
-
-def read(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def main(argv: list[str] | None = None) -> int:

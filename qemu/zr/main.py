@@ -24,7 +24,8 @@ import sys
 
 from . import scenarios as scenario_table
 from .machine import UsageError
-from .session import BUILD, LOGS, RUNS, SCRIPTS, Session, check_jobs, load_json
+from .files import load_json
+from .session import BUILD, LOGS, RUNS, SCRIPTS, Session, check_jobs
 from .suite import BootSpec, Suite, check_boot, load_suite, machine_names
 
 def env_words(name: str) -> list[str]:

@@ -1,0 +1,22 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Reading what a boot or a step left behind: a file that may be missing or cut short."""
+
+import json
+
+
+def read_text(path: str) -> str:
+    """The file's text ("" if it cannot be read; undecodable bytes replaced)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def load_json(path: str) -> dict | None:
+    """The JSON object in the file, None if it is missing or not JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
