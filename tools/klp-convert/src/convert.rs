@@ -10,6 +10,7 @@ use crate::kernel::{machine_of, read_symvers, Entry, SymbolIndex};
 use object::build::elf::{Builder, SectionData, SectionId, SymbolId};
 use object::build::Id;
 use object::elf;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -356,11 +357,92 @@ fn undefined(b: &Builder<'_>) -> Vec<(SymbolId, String)> {
         .collect()
 }
 
+/// `SHT_LLVM_ADDRSIG`: clang's (and rustc's) address-significance table, a list of symbol
+/// indices for the linker's identical code folding.
+const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
+
+/// `data` as the ELF builder can read it: a module built by clang (the KASAN kernels) carries a
+/// `.llvm_addrsig` section, whose type the builder does not know. Its type is made
+/// `SHT_PROGBITS` in a copy (the section is dropped before writing, [`clang_fixups`]); other
+/// files are returned as they are.
+fn readable(data: &[u8]) -> Cow<'_, [u8]> {
+    // ELF64 only (the kernel's modules): e_shoff at 0x28, e_shentsize at 0x3a, e_shnum at 0x3c.
+    if data.len() < 0x40 || data[..4] != *b"\x7fELF" || data[4] != 2 {
+        return Cow::Borrowed(data);
+    }
+    let big = data[5] == 2;
+    let u16_at = |o: usize| {
+        let b = [data[o], data[o + 1]];
+        usize::from(if big {
+            u16::from_be_bytes(b)
+        } else {
+            u16::from_le_bytes(b)
+        })
+    };
+    let mut off = [0u8; 8];
+    off.copy_from_slice(&data[0x28..0x30]);
+    let shoff = if big {
+        u64::from_be_bytes(off)
+    } else {
+        u64::from_le_bytes(off)
+    };
+    let (Ok(shoff), entsize, num) = (usize::try_from(shoff), u16_at(0x3a), u16_at(0x3c)) else {
+        return Cow::Borrowed(data);
+    };
+    let mut out = Cow::Borrowed(data);
+    for i in 0..num {
+        let at = shoff + i * entsize + 4; // sh_type
+        let Some(t) = data.get(at..at + 4) else {
+            break;
+        };
+        let t = [t[0], t[1], t[2], t[3]];
+        let ty = if big {
+            u32::from_be_bytes(t)
+        } else {
+            u32::from_le_bytes(t)
+        };
+        if ty == SHT_LLVM_ADDRSIG {
+            let new = if big {
+                elf::SHT_PROGBITS.0.to_be_bytes()
+            } else {
+                elf::SHT_PROGBITS.0.to_le_bytes()
+            };
+            out.to_mut()[at..at + 4].copy_from_slice(&new);
+        }
+    }
+    out
+}
+
+/// What clang's objects need before they can be written again: the `.llvm_addrsig` sections
+/// [`readable`] let through are dropped (their symbol indices would be stale once the symbol
+/// table is rewritten, and only a linker folding code reads them), and where section names
+/// share the symbols' string table (`.strtab`, as clang writes it) they get a `.shstrtab` of
+/// their own, which the builder needs to write the file.
+fn clang_fixups(b: &mut Builder<'_>) {
+    for s in b.sections.iter_mut() {
+        if s.name.as_slice() == b".llvm_addrsig" {
+            s.delete = true;
+        }
+    }
+    if !b
+        .sections
+        .iter()
+        .any(|s| matches!(s.data, SectionData::SectionString))
+    {
+        let s = b.sections.add();
+        s.name = b".shstrtab"[..].into();
+        s.sh_type = elf::SHT_STRTAB;
+        s.sh_addralign = 1;
+        s.data = SectionData::SectionString;
+    }
+}
+
 /// The symbols a module needs from its target objects: what `convert` would do, without
 /// writing. Works on the linked `.o` (before modpost) as well as on the `.ko`.
 pub fn plan(input: &Path, opts: &Options) -> std::result::Result<(Arch, Vec<Resolved>), Errors> {
     let data = read(input).map_err(|e| Errors(vec![e]))?;
     let arch = check_input(input, &data).map_err(|e| Errors(vec![e]))?;
+    let data = readable(&data);
     let b =
         Builder::read(&*data).map_err(|e| Errors(vec![Error::Elf(input.into(), e.to_string())]))?;
     let targets = Targets::load(opts, arch).map_err(|e| Errors(vec![e]))?;
@@ -394,7 +476,9 @@ pub fn convert(input: &Path, output: &Path, opts: &Options) -> std::result::Resu
             ..Report::default()
         });
     }
+    let data = readable(&data);
     let mut b = Builder::read(&*data).map_err(|e| one(Error::Elf(input.into(), e.to_string())))?;
+    clang_fixups(&mut b);
     let targets = Targets::load(opts, arch).map_err(one)?;
 
     // 1. Resolve every undefined symbol that the kernel does not export.

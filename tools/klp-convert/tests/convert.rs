@@ -404,3 +404,32 @@ fn nothing_to_convert_leaves_the_module_unchanged() {
         std::fs::read(f.path("out.ko")).unwrap()
     );
 }
+
+/// A module compiled by clang (the KASAN kernels are) carries `.llvm_addrsig`, a section type the
+/// ELF builder does not know: converted, without it.
+#[test]
+fn converts_clang_object_with_addrsig() {
+    let f = Fixture::new(&X86_64, "x86_64-clang");
+    run(Command::new("clang-19")
+        .args(X86_64.cflags)
+        .args(["-faddrsig", "-c", "module.c", "-o", "module-clang.o"])
+        .current_dir(&f.dir));
+    let input = f.path("module-clang.o");
+    let has_addrsig = |p: &Path| {
+        use object::{Object, ObjectSection};
+        let data = std::fs::read(p).unwrap();
+        let file = object::File::parse(&*data).unwrap();
+        let found = file.sections().any(|s| s.name() == Ok(".llvm_addrsig"));
+        found
+    };
+    assert!(has_addrsig(&input), "clang emitted no .llvm_addrsig");
+    let mut opts = f.opts();
+    opts.choices
+        .push(Choice::File("dup_fn".into(), "b.c".into()));
+    let out = f.path("module-clang.ko");
+    let report = convert::convert(&input, &out, &opts).unwrap();
+    assert_eq!(report.symbols.len(), 3);
+    assert!(!has_addrsig(&out));
+    let klp = inspect::read(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(klp.sections.len(), 1, "{klp:?}");
+}
