@@ -5,6 +5,9 @@
 # allnoconfig + FRAGMENT (default scripts/config/ARCH.config), out of tree into the cache.
 # The build directory is keyed by source version, fragment contents and toolchain, so a
 # second call with the same inputs rebuilds nothing. Prints the build directory on stdout.
+# Two directives in a fragment: "# zr-include: NAME.config" takes scripts/config/NAME.config's
+# lines at that point (one level), "# zr-toolchain: llvm" builds with clang and the LLVM tools
+# (LLVM=$ZR_LLVM) instead of gcc and binutils.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,14 +22,37 @@ esac
 [ -f "$frag" ] || zr_die "build-kernel: config fragment not found: $frag"
 frag=$(realpath "$frag") # kconfig reads it from the kernel tree's directory
 ksrc=$(zr_ksrc)
+# expand FRAGMENT: its lines with each "# zr-include: NAME.config" replaced by that fragment's.
+expand() {
+	local line inc dir
+	dir=$(dirname "$1")
+	while IFS= read -r line; do
+		case "$line" in
+		"# zr-include: "*)
+			inc=$dir/${line#\# zr-include: }
+			[ -f "$inc" ] || { echo "build-kernel: $1 includes a missing $inc" >&2; return 1; }
+			grep -v '^# zr-' "$inc"
+			;;
+		*) echo "$line" ;;
+		esac
+	done <"$1"
+}
+full=$(expand "$frag") || exit 1
+llvm=()
+if grep -qx '# zr-toolchain: llvm' "$frag"; then
+	llvm=(LLVM="$ZR_LLVM")
+	cc="clang$ZR_LLVM"
+else
+	cc="${cross}gcc"
+fi
 [ -f "$ksrc/Makefile" ] || zr_die "build-kernel: no kernel source; run scripts/bootstrap.sh"
 
 key=$( {
 	cat "$ksrc/../$ZR_KSRC_PKG.version" 2>/dev/null
-	cat "$frag"
+	echo "$full"
 	"$ZR_RUSTC" --version
 	"$ZR_BINDGEN" --version
-	"${cross}gcc" --version | head -n1
+	"$cc" --version | head -n1
 } | sha256sum | cut -c1-16)
 name=$(basename "$frag" .config)
 out=$ZR_CACHE/kernel/$name-$key
@@ -44,7 +70,10 @@ fi
 zr_info "kernel $name: building in $out (cold build, several minutes)"
 rm -rf "$out"
 mkdir -p "$out"
-km() { zr_kmake "$out" ARCH="$karch" CROSS_COMPILE="$cross" "$@"; }
+km() { zr_kmake "$out" ARCH="$karch" CROSS_COMPILE="$cross" "${llvm[@]}" "$@"; }
+# The expanded fragment, for kconfig and the check.
+echo "$full" >"$out/zr-fragment.config"
+frag=$out/zr-fragment.config
 
 # Check that every option of the fragment ended up in .config with the requested value.
 check_config() {

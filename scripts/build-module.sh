@@ -71,6 +71,9 @@ klp=$("$ZR_TOP/scripts/build-tools.sh")/klp-convert || exit 1
 args=(-C "$kdir" M="$src" MO="$out" ARCH="$karch" CROSS_COMPILE="${CROSS_COMPILE:-$cross}"
 	RUSTC="$ZR_RUSTC" BINDGEN="$ZR_BINDGEN" LIBCLANG_PATH="$ZR_LIBCLANG_PATH" CLIPPY_DRIVER="$ZR_CLIPPY_DRIVER"
 	ZR_TOP="$ZR_TOP" ZR_KLP_CONVERT="$klp" ZR_KLP_FLAGS="$klpflags")
+# A tree built by clang (scripts/config/*-kasan.config: KASAN with Rust needs it) takes its
+# modules from the same LLVM tools: gcc would get clang's flags from the tree's .config.
+grep -q '^CONFIG_CC_IS_CLANG=y' "$kdir/.config" && args+=(LLVM="$ZR_LLVM")
 [ -n "$forge" ] && args+=(ZR_FORGE_IDENTITY="$forge")
 [ -n "$forgesize" ] && args+=(ZR_FORGE_SIZE="$forgesize")
 [ -n "$srctree" ] && args+=(ZR_SRCTREE="$srctree")

@@ -18,6 +18,8 @@ ZR_LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm-19/lib}
 ZR_CLIPPY_DRIVER=${CLIPPY_DRIVER:-/usr/bin/clippy-driver}
 ZR_RUSTFMT=${RUSTFMT:-/usr/bin/rustfmt}
 ZR_BINDGEN=${BINDGEN:-$ZR_CACHE/cargo/bin/bindgen}
+# The LLVM tools of the kernels built with clang (make's LLVM=: the suffix of clang-19, ld.lld-19).
+ZR_LLVM=-19
 ZR_MIN_RUSTC=1.96.0
 ZR_MIN_BINDGEN=0.71.1
 # Our qemu-system-s390x (scripts/build-qemu.sh): upstream QEMU as Debian's source package ships
