@@ -13,12 +13,32 @@ class UsageError(Exception):
     """A bad machine definition or argument: exit status 2."""
 
 
-def load_machine(path: str) -> Machine:
+def read_machine(path: str, seen: tuple[str, ...] = ()) -> Machine:
+    """A definition as written, with its base's (``base = "NAME"`` in [machine]: the machine
+    qemu/machines/NAME.toml, whose [machine] keys it overrides one by one and whose
+    [[function]] and [[backend]] lists it replaces if it has its own)."""
     try:
         with open(path, "rb") as f:
             m = tomllib.load(f)
     except (OSError, tomllib.TOMLDecodeError) as e:
         raise UsageError(f"machine definition {path}: {e}") from e
+    base = m.get("machine", {}).pop("base", None)
+    if base is None:
+        return m
+    bpath = os.path.join(os.path.dirname(path), f"{base}.toml")
+    if not isinstance(base, str) or bpath in seen or len(seen) > 4:
+        raise UsageError(f"machine definition {path}: base {base!r} is not a machine or "
+                         "includes itself")
+    merged = read_machine(bpath, seen + (path,))
+    merged["machine"] = {**merged.get("machine", {}), **m.get("machine", {})}
+    for key, val in m.items():
+        if key != "machine":
+            merged[key] = val
+    return merged
+
+
+def load_machine(path: str) -> Machine:
+    m = read_machine(path)
     for key in ("arch", "args", "console", "control"):
         if key not in m.get("machine", {}):
             raise UsageError(f"machine definition {path}: [machine] has no '{key}'")
