@@ -141,6 +141,25 @@ zr_no_reports() {
 # zr_dmesg_has REGEX: a line after the canary matches.
 zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
 
+# zr_task_blocked PID: task PID sleeps uninterruptibly (state D; /proc/PID/stat, after the comm).
+zr_task_blocked() {
+	local s
+	read -r s <"/proc/$1/stat" 2>/dev/null || return 1
+	s=${s##*) }
+	[ "${s%% *}" = D ]
+}
+
+# zr_pciehp_blocked: a pciehp interrupt thread sleeps uninterruptibly.
+zr_pciehp_blocked() {
+	local c
+	for c in /proc/[0-9]*/comm; do
+		case "$(cat "$c" 2>/dev/null)" in
+		irq/*-pciehp) c=${c%/comm} && zr_task_blocked "${c#/proc/}" && return 0 ;;
+		esac
+	done
+	return 1
+}
+
 # zr_blocked: one line for a timed-out test: the tasks in uninterruptible sleep, each with the
 # first frames of its stack that are neither the scheduler's nor a sleeping lock's (sysrq w),
 # and the locks every task holds (sysrq d, lockdep). The whole dumps are in the console log.

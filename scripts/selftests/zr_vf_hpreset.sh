@@ -31,25 +31,6 @@ trap 'zr_restore_fn pigb2 >/dev/null' EXIT
 # hung-task detector's 10 s, which the patched kernel's waiters must not reach.
 hold=7000
 
-# blocked PID: task PID sleeps uninterruptibly (state D; /proc/PID/stat, after the comm).
-blocked() {
-	local _s
-	read -r _s <"/proc/$1/stat" 2>/dev/null || return 1
-	_s=${_s##*) }
-	[ "${_s%% *}" = D ]
-}
-
-# pciehp_blocked: a pciehp interrupt thread sleeps uninterruptibly.
-pciehp_blocked() {
-	local _c
-	for _c in /proc/[0-9]*/comm; do
-		case "$(cat "$_c" 2>/dev/null)" in
-		irq/*-pciehp) _c=${_c%/comm} && blocked "${_c#/proc/}" && return 0 ;;
-		esac
-	done
-	return 1
-}
-
 ktap_print_header
 ktap_set_plan 5
 zr_canary
@@ -61,13 +42,13 @@ zr_check "G holds the rescan/remove lock" \
 	zr_loop_until "zr_dmesg_has 'zr_nest: holding the lock for $hold ms'" 50
 echo 1 >"$pf/remove" &
 x=$!
-zr_loop_until "blocked $x" 50 || echo "# X did not block"
+zr_loop_until "zr_task_blocked $x" 50 || echo "# X did not block"
 echo 0 >"$slot/power" 2>/dev/null &
 h=$!
-zr_loop_until pciehp_blocked 50 || echo "# pciehp's thread did not block"
+zr_loop_until zr_pciehp_blocked 50 || echo "# pciehp's thread did not block"
 echo 1 >"$pf/reset" 2>/dev/null &
 w=$!
-zr_loop_until "blocked $w" 50 || echo "# W did not block"
+zr_loop_until "zr_task_blocked $w" 50 || echo "# W did not block"
 echo "# $mode kernel: waiting for the gate, then for X, H and W"
 wait "$g"
 # On the stock kernel this is where the test hangs until the host's deadline.
