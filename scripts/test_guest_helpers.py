@@ -113,7 +113,8 @@ REPORT_LINES = [
     ("lockdep-unlock-balance", "WARNING: bad unlock balance detected!", ""),
     ("lockdep-other", "WARNING: held lock freed!", ""),
     ("hung-task", "INFO: task kworker/0:1:12 blocked for more than 10 seconds.", ""),
-    ("bug", "BUG: KASAN: slab-use-after-free in pci_get_slot+0x4c/0x90", ""),
+    ("kasan", "BUG: KASAN: slab-use-after-free in pci_get_slot+0x4c/0x90", ""),
+    ("bug", "BUG: scheduling while atomic: kworker/0:1/12/0x00000002", ""),
     ("bug", "kernel BUG at drivers/pci/iov.c:922!", ""),
     ("warning", "WARNING: drivers/pci/remove.c:128 at pci_stop_and_remove_bus_device+0x39/0x40,"
                 " CPU#0: zr_vf_unbind.sh/250", ""),

@@ -40,7 +40,10 @@ REPORTS = [
          "WARNING: .*(lock|held)", "lockdep"),
     Kind("hung-task", re.compile(r"INFO: task \S+ blocked for more than \d+ seconds"),
          "INFO: task [^ ]+ blocked for more than [0-9]+ seconds", "hung"),
-    # "BUG: ..." (KASAN, scheduling while atomic) and BUG()/BUG_ON(): "kernel BUG at F:L!".
+    # KASAN's report ("BUG: KASAN: slab-use-after-free in F+0x../0x.."), before the other
+    # "BUG: " lines: the first kind that matches counts.
+    Kind("kasan", re.compile(r"BUG: KASAN: "), "BUG: KASAN: ", "fault"),
+    # Any other "BUG: ..." (scheduling while atomic) and BUG()/BUG_ON(): "kernel BUG at F:L!".
     Kind("bug", re.compile(r"(?<![\w\]])BUG: |kernel BUG at \S+:\d+!"),
          "(^|[^]_[:alnum:]])BUG: |kernel BUG at [^ ]+:[0-9]+!", "fault"),
     # Both __warn() formats: "WARNING: CPU: 0 PID: 1 at FILE:LINE ..." (before 6.18) and
