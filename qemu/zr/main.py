@@ -153,10 +153,14 @@ def torture_plan(suite: Suite, o: argparse.Namespace) -> list[BootSpec]:
                              f"{', '.join(b.name for b in plan)})")
     if o.boots:
         plan = [b for b in plan if b.name in o.boots]
-    log_line = (f"torture: {ops} operations or {secs} s per mix and boot, {workers} guest "
-                f"workers, {cycles} lifecycle rounds{', ' + seed[0] if seed else ''}")
-    print(f"# {log_line}", file=sys.stderr)
     return plan
+
+
+def torture_summary(o: argparse.Namespace) -> str:
+    """make torture's options in a line (checked by torture_plan() already)."""
+    seed = f", zr.torture_seed={o.TORTURE_SEED}" if o.TORTURE_SEED else ""
+    return (f"torture: {o.TORTURE_OPS} operations or {o.TORTURE_SECONDS} s per mix and boot, "
+            f"{o.TORTURE_WORKERS} guest workers, {o.TORTURE_CYCLES} lifecycle rounds{seed}")
 
 
 def test_plan(suite: Suite, o: argparse.Namespace) -> list[BootSpec]:
@@ -283,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             s = session(suite, list(suite.bench), o)
         else:
             s = session(suite, torture_plan(suite, o), o)
+            print(f"# {torture_summary(o)}", file=sys.stderr)
     except UsageError as e:
         print(f"zr {o.cmd}: {e}", file=sys.stderr)
         return 2
