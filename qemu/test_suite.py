@@ -187,6 +187,9 @@ class SessionPieces(unittest.TestCase):
             for summary, want in (({"qemu_crash": "QEMU exited with signal 11"}, "signal 11"),
                                   ({"early_stall": "no /init"}, "early boot stalled: no /init"),
                                   ({"timer_lost": "rcu: x"}, "lost its timer interrupt"),
+                                  ({"tcg_freeze": "every vCPU halted"}, "the guest froze"),
+                                  ({"early_report": "[ 0.003] BUG: KASAN: x"},
+                                   "a kernel report before /init"),
                                   ({"qemu_crash": None}, "")):
                 with open(p, "w", encoding="utf-8") as f:
                     json.dump(summary, f)
@@ -218,6 +221,32 @@ class SessionPieces(unittest.TestCase):
         argv = s.boot_argv(b)
         self.assertEqual(argv[argv.index("--append") + 1], "zr.tests=zr_module zr.y=2 zr.x=1")
         self.assertNotIn("--qemu", argv)
+
+
+class Spoiled(unittest.TestCase):
+    HALTED = ("# pc ffffffff814fe093 default_idle+0x13\n# pc ffffffff814fe093 default_idle+0x13\n"
+              "RIP=ffffffff814fe093 RFL=00000246 HLT=1\nRIP=ffffffff814fe093 RFL=00000246 HLT=1\n")
+
+    def test_tcg_freeze(self):
+        from zr.diagnose import tcg_freeze
+        self.assertIn("halted", tcg_freeze("deadline", [], self.HALTED))
+        self.assertIsNone(tcg_freeze(None, [], self.HALTED))
+        self.assertIsNone(tcg_freeze("deadline", ["hung-task"], self.HALTED))
+        busy = self.HALTED.replace("HLT=1\n", "HLT=0\n", 1)
+        self.assertIsNone(tcg_freeze("deadline", [], busy))
+        elsewhere = self.HALTED.replace("default_idle", "mutex_lock", 1)
+        self.assertIsNone(tcg_freeze("deadline", [], elsewhere))
+        self.assertIsNone(tcg_freeze("deadline", [], ""))
+
+    def test_early_report(self):
+        from zr.console import early_report
+        with tempfile.TemporaryDirectory() as tmp:
+            early = write(tmp, "a.log", "[    0.003260] BUG: KASAN: wild-memory-access in x+0x1\n"
+                                        "zr-init: start\n")
+            self.assertIn("KASAN", early_report(early))
+            late = write(tmp, "b.log", "[    0.1] booting\nzr-init: start\n"
+                                       "[   22.1] BUG: KASAN: slab-use-after-free in y+0x1\n")
+            self.assertIsNone(early_report(late))
 
 
 class Table(unittest.TestCase):

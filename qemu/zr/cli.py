@@ -24,7 +24,7 @@ import sys
 import time
 
 from . import console
-from .diagnose import emulator_crash
+from .diagnose import emulator_crash, tcg_freeze
 from .files import read_text as read
 from .ktap import Results, parse_guest_ktap
 from .machine import UsageError, load_machine, qemu_binary
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
                "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
                "qemu_crash": crash, "early_stall": runner.stalled,
                "timer_lost": console.timer_lost(con, runner.killed),
+               "early_report": console.early_report(con),
+               "tcg_freeze": tcg_freeze(runner.killed, seen,
+                                        read(os.path.join(args.rundir, "vcpu-state.txt"))),
                "seconds": round(time.monotonic() - runner.t0, 1)}
     with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(summary, f, indent=1)

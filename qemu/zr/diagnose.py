@@ -49,3 +49,20 @@ def emulator_crash(returncode: int | None, killed: str | None, qemu_out: str) ->
     except OSError:
         pass
     return f"qemu exit {returncode}" + (f": {last}" if last else "")
+
+
+# The idle loop a halted x86_64 vCPU sits in (default_idle's HLT).
+IDLE = re.compile(r"^# pc \S+ (default_idle|native_safe_halt|arch_cpu_idle)\+", re.M)
+
+
+def tcg_freeze(killed: str | None, seen: list[str], vcpu_state: str) -> str | None:
+    """A guest killed at a deadline with every vCPU halted in the idle loop and no hung-task
+    report: QEMU's TCG stopped delivering timer interrupts to halted vCPUs (the silent x86_64
+    freeze of Documentation/torture.rst). A deadlock leaves tasks blocked on a ticking kernel,
+    which the hung-task detector reports; a frozen guest cannot. None otherwise."""
+    if killed is None or "hung-task" in seen:
+        return None
+    halted = re.findall(r"\bHLT=([01])\b", vcpu_state)
+    if not halted or "0" in halted or len(IDLE.findall(vcpu_state)) < len(halted):
+        return None
+    return f"every vCPU halted in the idle loop, no hung task ({len(halted)} vCPUs)"

@@ -328,8 +328,10 @@ class Session:
     def run_boot(self, b: BootSpec) -> None:
         """One boot, run again (kept as NAME.crashed, NAME.crashed2) if QEMU, not the guest,
         spoiled it: QEMU crashing (an emulator bug, e.g. QEMU 10.0.2's s390x segfault around
-        zPCI hot-plug), a guest stalled in early boot before /init (TCG on a loaded host), or
-        a guest killed at a deadline after RCU saw a vCPU's timer interrupt never come."""
+        zPCI hot-plug), a guest stalled in early boot before /init (TCG on a loaded host), a
+        guest killed at a deadline after RCU saw a vCPU's timer interrupt never come or with
+        every vCPU halted in the idle loop and no hung task (diagnose.tcg_freeze), or a
+        kernel report before /init, when nothing of the project has run."""
         rundir = os.path.join(RUNS, b.name)
         for stale in (rundir, f"{rundir}.crashed", f"{rundir}.crashed2"):
             shutil.rmtree(stale, ignore_errors=True)
@@ -448,6 +450,10 @@ def emulator_fault(summary_path: str) -> str:
         return f"early boot stalled: {s['early_stall']}"
     if s.get("timer_lost"):
         return f"a vCPU lost its timer interrupt (TCG): {s['timer_lost']}"
+    if s.get("tcg_freeze"):
+        return f"the guest froze (TCG): {s['tcg_freeze']}"
+    if s.get("early_report"):
+        return f"a kernel report before /init: {s['early_report']}"
     return ""
 
 
