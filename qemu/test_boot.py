@@ -128,9 +128,8 @@ class MachineTest(unittest.TestCase):
                 "broken.toml": "[machine\n",
             }
             for name, text in cases.items():
-                with self.subTest(name=name):
-                    with self.assertRaises(machine.UsageError):
-                        machine.load_machine(write(tmp, name, text))
+                with self.subTest(name=name), self.assertRaises(machine.UsageError):
+                    machine.load_machine(write(tmp, name, text))
             with self.assertRaises(machine.UsageError):
                 machine.load_machine(os.path.join(tmp, "missing.toml"))
 

@@ -3,6 +3,7 @@
 qemu/patches/ fixes, shown against Debian's binary. ZR_QEMU_OURS names our binary (the
 harness sets it once the machine that uses it is prepared); without it the checks are skipped."""
 
+import contextlib
 import json
 import os
 import select
@@ -58,10 +59,8 @@ def qmp_session(qemu, args, commands, wait_event=None, timeout=20):
         p.kill()
         rc = p.wait()
     for f in (p.stdin, p.stdout):
-        try:
+        with contextlib.suppress(OSError):
             f.close()
-        except OSError:
-            pass
     return rc, out
 
 

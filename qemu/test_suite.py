@@ -13,8 +13,7 @@ import unittest
 from zr import scenarios, session
 from zr.machine import UsageError
 from zr.main import parse_args, readme_boots, test_plan, torture_plan
-from zr.suite import (BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite,
-                      read_tests)
+from zr.suite import BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite, read_tests
 
 TESTS = {n: Test(n, 60, False) for n in ("zr_patch_on", "zr_a", "zr_b", "zr_hang")}
 

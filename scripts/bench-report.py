@@ -109,8 +109,8 @@ def main(argv):
             return 1
         runs.setdefault(m.group("arch"), []).append((os.path.basename(d), ps, ns))
     text, errors = report(runs)
-    for e in errors:
-        print(f"bench-report: {e}", file=sys.stderr)
+    for err in errors:
+        print(f"bench-report: {err}", file=sys.stderr)
     if errors:
         return 1
     with open(argv[1], "w", encoding="utf-8") as f:

@@ -7,7 +7,7 @@
 #   - bindgen-cli from crates.io into the cache,
 #   - the linux-source-7.3 .deb (trixie-backports) and the s390x and amd64 busybox-static .debs,
 #     downloaded and unpacked into the cache (never installed),
-#   - a Python venv with the qemu.qmp client,
+#   - a Python venv with the qemu.qmp client and the Python linters (ruff, mypy), pinned,
 #   - QEMU's source (the orig tarball of Debian's qemu source package, checked against the
 #     Sources index and the pinned hash) and what building qemu-system-s390x needs.
 # Extra suites reuse the URIs of the system's existing Debian entry; no host name is written here.
@@ -17,6 +17,8 @@ set -u
 
 BINDGEN_VERSION=0.72.1
 QMP_VERSION=0.0.6
+RUFF_VERSION=0.17.6
+MYPY_VERSION=2.4.1
 APT_PKGS=(gcc-s390x-linux-gnu binutils-s390x-linux-gnu rustc-web rust-web-src clang-19
 	libclang-19-dev llvm-19 lld-19 bc bison flex libelf-dev libssl-dev cpio kmod dwarves
 	rust-web-clippy rustfmt-web python3-venv xz-utils zstd rsync shellcheck graphviz
@@ -204,14 +206,18 @@ install_bindgen() {
 		cargo install --locked --root "$ZR_CACHE/cargo" bindgen-cli --version "$BINDGEN_VERSION" || exit 1
 }
 
+# The venv holds exactly the pinned packages; .zr-pins records what was installed.
 install_venv() {
 	local venv=$ZR_CACHE/venv
-	if "$venv/bin/python3" -c 'import qemu.qmp' 2>/dev/null; then
-		zr_info "python venv: $venv (qemu.qmp present)"
+	local pins="qemu.qmp==$QMP_VERSION ruff==$RUFF_VERSION mypy==$MYPY_VERSION"
+	if [ "$(cat "$venv/.zr-pins" 2>/dev/null)" = "$pins" ] && "$venv/bin/python3" -c 'import qemu.qmp' 2>/dev/null; then
+		zr_info "python venv: $venv ($pins)"
 		return 0
 	fi
-	zr_step python-venv python3 -m venv "$venv" || exit 1
-	zr_step pip-qemu-qmp "$venv/bin/pip" install --disable-pip-version-check "qemu.qmp==$QMP_VERSION" || exit 1
+	[ -x "$venv/bin/python3" ] || zr_step python-venv python3 -m venv "$venv" || exit 1
+	# shellcheck disable=SC2086 # the pins are a word list
+	zr_step pip-install "$venv/bin/pip" install --disable-pip-version-check $pins || exit 1
+	echo "$pins" >"$venv/.zr-pins"
 }
 
 check_versions() {

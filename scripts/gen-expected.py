@@ -29,7 +29,9 @@ import os
 import re
 import sys
 
-COND = re.compile(r"^#\s*(?:ifdef\s+(CONFIG_\w+)|if\s+(!?)\s*IS_ENABLED\((CONFIG_\w+)\)|ifndef\s+(CONFIG_\w+))\s*$")
+COND = re.compile(r"^#\s*(?:ifdef\s+(CONFIG_\w+)"
+                  r"|if\s+(!?)\s*IS_ENABLED\((CONFIG_\w+)\)"
+                  r"|ifndef\s+(CONFIG_\w+))\s*$")
 
 
 def read_config(path):
@@ -220,8 +222,8 @@ def main():
             errors = check_sources(srctree, read_sources(sources), want)
         except (OSError, ValueError) as e:
             errors = [str(e)]
-        for e in errors:
-            print(f"gen-expected: {srctree}: {e}", file=sys.stderr)
+        for err in errors:
+            print(f"gen-expected: {srctree}: {err}", file=sys.stderr)
         if errors:
             return 1
     if skew is not None and skew not in want:

@@ -5,7 +5,7 @@
 #   rustfmt --check (kernel .rustfmt.toml) on rust/ and cargo fmt --check on tools/,
 #   a CLIPPY=1 module build with no warning, cargo clippy on tools/ with -D warnings,
 #   ShellCheck on every shell script, checkpatch.pl on the C glue, QEMU's checkpatch.pl on
-#   qemu/patches/.
+#   qemu/patches/, ruff and mypy on the Python.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +48,15 @@ done
 zr_info "lint: shellcheck"
 mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; echo scripts/zr; } | sort -u)
 (cd "$ZR_TOP" && shellcheck -x "${shells[@]}") || fail "shellcheck"
+
+# Python: ruff (.ruff.toml) on every file, mypy on the harness package and the scripts (two
+# import roots: qemu/ and scripts/), from the venv's pinned versions (scripts/bootstrap.sh).
+zr_info "lint: ruff, mypy"
+venv=$ZR_CACHE/venv
+"$venv/bin/ruff" check --no-cache --quiet "$ZR_TOP/qemu" "$ZR_TOP/scripts" || fail "ruff"
+mypy() { "$venv/bin/mypy" --cache-dir "$ZR_BUILD/mypy-cache" --no-error-summary "$@"; }
+(cd "$ZR_TOP/qemu" && mypy zr ./*.py) || fail "mypy: qemu/"
+(cd "$ZR_TOP/scripts" && MYPYPATH=$ZR_TOP/qemu mypy ./*.py) || fail "mypy: scripts/"
 
 zr_info "lint: checkpatch"
 for c in "$ZR_TOP"/rust/*.[ch] "$ZR_TOP"/scripts/selftests/modules/*.[ch]; do

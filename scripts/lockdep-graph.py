@@ -154,9 +154,9 @@ def parse_lockdep(lines):
             continue
         current = None
     if not seen_header:
-        raise LockdepError('no lockdep data (no "%s" line)' % HEADER)
+        raise LockdepError(f'no lockdep data (no "{HEADER}" line)')
     if not data.classes:
-        raise LockdepError("no lock class parsed after \"%s\"" % HEADER)
+        raise LockdepError(f"no lock class parsed after \"{HEADER}\"")
     return data
 
 
@@ -205,7 +205,7 @@ def compile_focus(patterns):
         try:
             compiled.append(re.compile(pattern))
         except re.error as e:
-            raise LockdepError("bad --focus regex %r: %s" % (pattern, e)) from None
+            raise LockdepError(f"bad --focus regex {pattern!r}: {e}") from None
     return compiled
 
 
@@ -334,22 +334,22 @@ def dot_escape(text):
 
 def dot_quote(text):
     """TEXT as a quoted DOT string (an ID or a label without escape sequences)."""
-    return '"%s"' % dot_escape(text)
+    return f'"{dot_escape(text)}"'
 
 
 def dot_label(lines):
     """A quoted DOT label of LINES, one per line."""
-    return '"%s"' % "\\n".join(dot_escape(line) for line in lines)
+    return '"{}"'.format("\\n".join(dot_escape(line) for line in lines))
 
 
 def node_tooltip(data, names):
     """The tooltip of a node merging the classes NAMES."""
     if len(names) > 1:
-        return "%d classes: %s" % (len(names), ", ".join(names))
+        return f"{len(names)} classes: {', '.join(names)}"
     c = data.classes[names[0]]
     if c.fd is None:
         return c.name
-    return "%s FD:%d BD:%d %s" % (c.name, c.fd, c.bd, c.usage)
+    return f"{c.name} FD:{c.fd} BD:{c.bd} {c.usage}"
 
 
 def render_dot(data, graph, title=None, red=frozenset(), reported=frozenset()):
@@ -358,22 +358,22 @@ def render_dot(data, graph, title=None, red=frozenset(), reported=frozenset()):
     out = ["digraph lockdep {"]
     graph_attrs = ["rankdir=LR", 'fontname="monospace"']
     if title:
-        graph_attrs += ["label=%s" % dot_quote(title), "labelloc=t"]
-    out.append("\tgraph [%s];" % ", ".join(graph_attrs))
+        graph_attrs += [f"label={dot_quote(title)}", "labelloc=t"]
+    out.append("\tgraph [{}];".format(", ".join(graph_attrs)))
     out.append('\tnode [shape=box, fontname="monospace"];')
     out.append('\tedge [fontname="monospace", fontsize=10];')
     for node, names in graph.nodes.items():
-        out.append("\t%s [tooltip=%s];" % (dot_quote(node), dot_quote(node_tooltip(data, names))))
+        out.append(f"\t{dot_quote(node)} [tooltip={dot_quote(node_tooltip(data, names))}];")
     for (src, dst), via in graph.edges.items():
         attrs = []
         if (src, dst) in reported:
-            attrs += ["style=bold", "label=%s" % dot_quote("lockdep report")]
+            attrs += ["style=bold", "label={}".format(dot_quote("lockdep report"))]
         elif via:
-            attrs += ["style=dashed", "label=%s" % dot_label(via)]
+            attrs += ["style=dashed", f"label={dot_label(via)}"]
         if (src, dst) in red:
             attrs += ["color=red", "fontcolor=red", "penwidth=2"]
-        suffix = " [%s]" % ", ".join(attrs) if attrs else ""
-        out.append("\t%s -> %s%s;" % (dot_quote(src), dot_quote(dst), suffix))
+        suffix = " [{}]".format(", ".join(attrs)) if attrs else ""
+        out.append(f"\t{dot_quote(src)} -> {dot_quote(dst)}{suffix};")
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -385,7 +385,7 @@ def through_count(text):
     except ValueError:
         n = -1
     if n < 0:
-        raise argparse.ArgumentTypeError("not a count >= 0: %r" % text)
+        raise argparse.ArgumentTypeError(f"not a count >= 0: {text!r}")
     return n
 
 
@@ -422,24 +422,23 @@ def read_input(path):
         with open(path, encoding="utf-8", errors="replace") as f:
             return f.read()
     except OSError as e:
-        raise LockdepError("cannot read %s: %s" % (path, e.strerror or e)) from None
+        raise LockdepError(f"cannot read {path}: {e.strerror or e}") from None
 
 
 def write_svg(dot_text, path):
     """Render DOT_TEXT to the SVG file PATH with Graphviz, if dot is on PATH."""
     dot = shutil.which("dot")
     if dot is None:
-        print("lockdep-graph: dot (Graphviz) not found on PATH, %s not written; "
-              "the DOT output is complete" % path, file=sys.stderr)
+        print(f"lockdep-graph: dot (Graphviz) not found on PATH, {path} not written; "
+              "the DOT output is complete", file=sys.stderr)
         return
     try:
         r = subprocess.run([dot, "-Tsvg", "-o", path], input=dot_text, text=True,
                            capture_output=True, check=False)
     except OSError as e:
-        raise LockdepError("cannot run %s: %s" % (dot, e)) from None
+        raise LockdepError(f"cannot run {dot}: {e}") from None
     if r.returncode != 0:
-        raise LockdepError("dot -Tsvg failed (status %d): %s"
-                           % (r.returncode, r.stderr.strip()))
+        raise LockdepError(f"dot -Tsvg failed (status {r.returncode}): {r.stderr.strip()}")
 
 
 def run(args):
@@ -461,16 +460,16 @@ def run(args):
     if args.highlight_cycles:
         red, cycles = find_cycles(graph)
         for cycle in cycles:
-            print("cycle: %s" % " -> ".join(cycle), file=sys.stderr)
+            print("cycle: {}".format(" -> ".join(cycle)), file=sys.stderr)
         if len(cycles) >= MAX_CYCLES:
-            print("lockdep-graph: cycle listing stopped at %d" % MAX_CYCLES, file=sys.stderr)
+            print(f"lockdep-graph: cycle listing stopped at {MAX_CYCLES}", file=sys.stderr)
     dot_text = render_dot(data, graph, args.title, red, frozenset(reported))
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(dot_text)
         except OSError as e:
-            raise LockdepError("cannot write %s: %s" % (args.output, e.strerror or e)) from None
+            raise LockdepError(f"cannot write {args.output}: {e.strerror or e}") from None
     else:
         sys.stdout.write(dot_text)
         sys.stdout.flush()
@@ -484,7 +483,7 @@ def main(argv=None):
     try:
         run(args)
     except LockdepError as e:
-        print("lockdep-graph: %s" % e, file=sys.stderr)
+        print(f"lockdep-graph: {e}", file=sys.stderr)
         return 1
     return 0
 

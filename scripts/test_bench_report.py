@@ -2,17 +2,15 @@
 """Unit tests of bench-report.py: the guest's "# bench:" lines into instructions per pair, the
 target ratios, the determinism check across boots, incomplete boots refused.
 
-Run from the top directory: python3 -m unittest scripts/test_bench_report.py"""
+Run from scripts/: python3 -m unittest test_bench_report"""
 
-import importlib.util
 import os
 import tempfile
 import unittest
 
-_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bench-report.py")
-_SPEC = importlib.util.spec_from_file_location("bench_report", _PATH)
-br = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(br)
+from script_module import load_script
+
+br = load_script("bench-report.py")
 
 FIGS = {("stock", "outer"): 40000, ("stock", "redirect"): 60000, ("stock", "c_outer"): 44000,
         ("stock", "c_nested"): 12000, ("patched", "outer"): 110000,
@@ -36,7 +34,7 @@ class BenchReport(unittest.TestCase):
         return dirs
 
     def values(self, text):
-        return dict(l.split("=", 1) for l in text.splitlines() if "=" in l)
+        return dict(s.split("=", 1) for s in text.splitlines() if "=" in s)
 
     def test_figures_are_instructions_and_ratios(self):
         ps, ns = br.parse(ktap(FIGS))

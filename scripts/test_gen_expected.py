@@ -1,16 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of scripts/gen-expected.py (run: python3 -m unittest discover -s scripts)."""
+"""Unit tests of scripts/gen-expected.py (run from scripts/: python3 -m unittest test_gen_expected)."""
 
-import importlib.util
 import os
 import tempfile
 import unittest
 
-_spec = importlib.util.spec_from_file_location(
-    "gen_expected", os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen-expected.py"))
-ge = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ge)
+from script_module import load_script
+
+ge = load_script("gen-expected.py")
 
 GLUE = """
 struct klp_func f[] = {

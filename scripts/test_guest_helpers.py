@@ -3,7 +3,7 @@
 guest's shell (busybox sh when the cached x86_64 busybox is there, else /bin/sh): zr_num_in (the
 numeric options) and zr_blocked_summary (the line a timed-out test sends).
 
-Run from the top directory: python3 -m unittest scripts/test_guest_helpers.py"""
+Run from scripts/: python3 -m unittest test_guest_helpers"""
 
 import os
 import subprocess
@@ -14,6 +14,7 @@ import unittest
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "qemu"))
 from zr import reports  # noqa: E402  (qemu/zr/reports.py: the one table of kernel reports)
+
 CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
 BUSYBOX = os.path.join(CACHE, "busybox-x86_64", "bin", "busybox")

@@ -2,18 +2,16 @@
 """Unit tests of lock-fastpath.py over canned objdump output: calls followed into the module and
 vmlinux, the stock mutex exempt, an interlocked instruction elsewhere found by name.
 
-Run from the top directory: python3 -m unittest scripts/test_lock_fastpath.py"""
+Run from scripts/: python3 -m unittest test_lock_fastpath"""
 
-import importlib.util
 import os
 import stat
 import tempfile
 import unittest
 
-_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lock-fastpath.py")
-_SPEC = importlib.util.spec_from_file_location("lock_fastpath", _PATH)
-lf = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(lf)
+from script_module import load_script
+
+lf = load_script("lock-fastpath.py")
 
 MODULE = """
 0000000000001220 <zr_pci_lock_rescan_remove>:

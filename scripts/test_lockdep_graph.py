@@ -3,10 +3,9 @@
 direct and indirect edges, kn->active collapsing, cycle highlighting, DOT quoting and the command
 line (exit statuses, -o, --svg without Graphviz).
 
-Run from the top directory: python3 -m unittest scripts/test_lockdep_graph.py"""
+Run from scripts/: python3 -m unittest test_lockdep_graph"""
 
 import contextlib
-import importlib.util
 import io
 import os
 import tempfile
@@ -14,10 +13,9 @@ import textwrap
 import unittest
 from unittest import mock
 
-_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lockdep-graph.py")
-_SPEC = importlib.util.spec_from_file_location("lockdep_graph", _PATH)
-lg = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(lg)
+from script_module import load_script
+
+lg = load_script("lockdep-graph.py")
 
 # A trimmed /proc/lockdep of a stock s390 boot after the S1 scenario: the rescan/remove lock and
 # zpci_add_remove_lock taken in both orders, sysfs attribute classes, a subclass and a class

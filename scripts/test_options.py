@@ -5,7 +5,7 @@ exit before anything runs (the build directory stays empty): the harness's subco
 TORTURE_*), build-module.sh (options, targets), qemu/boot.py (arguments), and the report
 scripts' usage.
 
-Run from the top directory: python3 -m unittest scripts/test_options.py"""
+Run from scripts/: python3 -m unittest test_options"""
 
 import os
 import subprocess

@@ -3,19 +3,17 @@
 whole, per-operation counts), the patched/stock ratio over the safe mix only, and the command
 line (no figures: exit 1; usage: exit 2).
 
-Run from the top directory: python3 -m unittest scripts/test_torture_report.py"""
+Run from scripts/: python3 -m unittest test_torture_report"""
 
 import contextlib
-import importlib.util
 import io
 import os
 import tempfile
 import unittest
 
-_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "torture-report.py")
-_SPEC = importlib.util.spec_from_file_location("torture_report", _PATH)
-tr = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(tr)
+from script_module import load_script
+
+tr = load_script("torture-report.py")
 
 
 def line(kernel, mix, rate, arch="s390x"):

@@ -67,8 +67,9 @@ def render(rows):
              "| lockdep | hung | WARN/BUG | lost | stuck | host (QMP) |",
              "|" + "---|" * 17]
     for r in rows:
-        lines.append("| " + " | ".join([r["boot"]] + [r.get(k, "?") for k in FIELDS if k != "budget"]
-                                        + [r.get("host", "none")]) + " |")
+        cells = [r["boot"], *(r.get(k, "?") for k in FIELDS if k != "budget"),
+                 r.get("host", "none")]
+        lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Operations per kind (ok / failed / not applicable)", ""]
     for r in rows:
         per = ", ".join(f"{op} {c.get('ok', 0)}/{c.get('failed', 0)}/{c.get('na', 0)}"

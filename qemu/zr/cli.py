@@ -18,6 +18,7 @@ Exit status: 0 if every result passed or was skipped, 1 otherwise, 2 on a usage 
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -80,10 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.makedirs(args.rundir, exist_ok=True)
     for stale in ("console.log", "guest.ktap", "results.ktap", "summary.json"):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(args.rundir, stale))
-        except FileNotFoundError:
-            pass
 
     runner = Runner(args, machine)
     asyncio.run(runner.run())

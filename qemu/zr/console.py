@@ -78,6 +78,7 @@ def early_report(path: str) -> str | None:
     for i, line in enumerate(lines):
         if INIT_START.search(line):
             return None
-        if KERNEL_LINE.match(line) and classify(line, "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW])):
+        after = "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW])
+        if KERNEL_LINE.match(line) and classify(line, after):
             return line.strip()
     return None

@@ -11,13 +11,15 @@ The wire format, one line each way over a virtio-serial port:
 The guest's end is zr_host in scripts/selftests/functions.sh."""
 
 import asyncio
+import contextlib
 import json
 import os
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+from typing import Any, cast
 
 from qemu.qmp import QMPClient
 
@@ -73,10 +75,8 @@ class Storm:
         return None if reply.ok else reply.payload
 
     async def pause(self) -> None:
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), self.rng.uniform(0, self.max_pause))
-        except asyncio.TimeoutError:
-            pass
 
     async def qmp(self, kind: str, fn: str) -> str:
         """One QMP unplug or plug of fn, counted: "ok", "busy" (PCIe: the slot's power indicator
@@ -112,7 +112,7 @@ class Storm:
         try:
             # An unplug the guest never completes (a deadlocked guest) is waited for 60 s.
             await asyncio.wait_for(self.task, 70)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return f"storm did not stop within 70 s: an unplug never completed ({self.counts()})"
         if self.away is not None and await self.qmp("plug", self.away) == "error":
             return f"re-plugging {self.away} failed ({self.counts()}), see qmp.log"
@@ -136,7 +136,8 @@ class Control:
         self.machine = machine
         self.fns = {f["id"]: f for f in machine.get("function", [])}
         self.qmp = QMPClient("zr-boot")
-        self.qmplog = open(os.path.join(rundir, "qmp.log"), "w", encoding="utf-8")
+        # Open for the object's life, closed by close().
+        self.qmplog = open(os.path.join(rundir, "qmp.log"), "w", encoding="utf-8")  # noqa: SIM115
         self.t0 = t0
         self.deleted: dict[str, asyncio.Event] = {}   # device id -> set on DEVICE_DELETED
         self.storm: Storm | None = None               # the host torture worker, while one runs
@@ -171,8 +172,9 @@ class Control:
     async def event_pump(self) -> None:
         async for ev in self.qmp.events:
             self.qlog("ev", {"event": ev["event"], "data": ev.get("data", {})})
+            data = cast(dict[str, Any], ev.get("data", {}))
             if ev["event"] == "DEVICE_DELETED":
-                dev = ev.get("data", {}).get("device")
+                dev = data.get("device")
                 if dev:
                     self.deleted.setdefault(dev, asyncio.Event()).set()
 
@@ -196,7 +198,7 @@ class Control:
         for i in ids:
             try:
                 await asyncio.wait_for(self.deleted[i].wait(), timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return refused(f"no DEVICE_DELETED for '{i}' within {timeout}s")
         return DONE
 
@@ -218,7 +220,7 @@ class Control:
         ev = self.deleted.setdefault(fn["id"], asyncio.Event())
         try:
             await asyncio.wait_for(ev.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return refused(f"no DEVICE_DELETED for '{fn['id']}' within {timeout}s")
         return DONE
 

@@ -5,6 +5,7 @@ counters symbolised with the kernel's System.map."""
 import bisect
 import re
 
+
 def load_symbols(path: str) -> list[tuple[int, str]]:
     """Sorted (address, name) of the text symbols of a System.map, or [] without one."""
     syms = []
@@ -44,7 +45,7 @@ def emulator_crash(returncode: int | None, killed: str | None, qemu_out: str) ->
     last = ""
     try:
         with open(qemu_out, encoding="utf-8", errors="replace") as f:
-            lines = [l.strip() for l in f if l.strip()]
+            lines = [s.strip() for s in f if s.strip()]
         last = lines[-1] if lines else ""
     except OSError:
         pass

@@ -41,11 +41,12 @@ class Results:
                 bad = [b for b in bad if "TIMEOUT" in b]
             what = "a TIMEOUT" if timeout else "a failure"
             if bad:
-                self.suites[i] = (n, [(True, f"fails as expected with {what}: {'; '.join(bad)}", "")], True)
+                desc = f"fails as expected with {what}: {'; '.join(bad)}"
+                self.suites[i] = (n, [(True, desc, "")], True)
             else:
                 self.suites[i] = (n, leaves + [(False, f"expected {what}, got none", "")], False)
             return
-        self.add_suite(name, [(False, f"expected to run and fail, but it did not run", "")], False)
+        self.add_suite(name, [(False, "expected to run and fail, but it did not run", "")], False)
 
     def failures(self) -> list[str]:
         return [f"{n}: {desc}" for n, leaves, _ in self.suites for ok, desc, d in leaves
@@ -78,7 +79,9 @@ def parse_guest_ktap(text: str, timeouts: list[str], results: Results) -> tuple[
     """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'. A failure carries
     the suite's last diagnostic line after its previous result.
     Returns (planned suites or None, suites seen)."""
-    cur, leaves, diag = None, [], ""
+    cur: str | None = None
+    leaves: list[Leaf] = []
+    diag = ""
     plan, seen = None, 0
     for line in text.splitlines():
         m = re.match(r"^1\.\.(\d+)", line)
@@ -89,8 +92,8 @@ def parse_guest_ktap(text: str, timeouts: list[str], results: Results) -> tuple[
         if m:
             seen += 1
             if cur:
-                results.add_suite(cur, leaves + [(False, with_diag("suite did not finish", diag), "")],
-                                  False)
+                unfinished = (False, with_diag("suite did not finish", diag), "")
+                results.add_suite(cur, [*leaves, unfinished], False)
             cur, leaves, diag = m.group(1), [], ""
             continue
         if cur is None:

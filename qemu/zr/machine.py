@@ -63,7 +63,8 @@ def load_machine(path: str) -> Machine:
             raise UsageError(f"machine definition {path}: function '{fn['id']}' has the host "
                              "channel's fid")
         if m["machine"]["arch"] == "s390x" and ("uid" not in fn or "fid" not in fn):
-            raise UsageError(f"machine definition {path}: s390x function '{fn['id']}' needs uid and fid")
+            raise UsageError(f"machine definition {path}: s390x function '{fn['id']}' "
+                             "needs uid and fid")
         if m["machine"]["arch"] != "s390x" and ("slot" not in fn or "bus" not in fn):
             raise UsageError(f"machine definition {path}: function '{fn['id']}' needs the bus and "
                              "slot of its hot-plug port")
@@ -112,7 +113,8 @@ def control_zpci(mc: dict[str, Any]) -> list[str]:
     """s390x with a PCI host channel: the zPCI device in front of it (control_fid; uid alike)."""
     if "control_fid" not in mc:
         return []
-    return ["-device", f"zpci,id=zpci-zrvser,uid={mc['control_fid']},fid={mc['control_fid']},target=zrvser"]
+    fid = mc["control_fid"]
+    return ["-device", f"zpci,id=zpci-zrvser,uid={fid},fid={fid},target=zrvser"]
 
 
 def qemu_binary(machine: Machine, qemu: str | None) -> str:
@@ -137,7 +139,8 @@ def qemu_argv(machine: Machine, kernel: str, initrd: str, append: str, rundir: s
             "-serial", f"file:{rundir}/console.log",
             "-qmp", f"unix:{rundir}/qmp.sock,server=on,wait=off",
             *control_zpci(mc),
-            "-device", f"{mc['control']},id=zrvser" + (f",devno={mc['control_devno']}" if "control_devno" in mc else ""),
+            "-device", f"{mc['control']},id=zrvser"
+            + (f",devno={mc['control_devno']}" if "control_devno" in mc else ""),
             "-chardev", f"socket,id=zrctl,path={rundir}/ctl.sock,server=on,wait=off",
             "-device", "virtserialport,chardev=zrctl,name=zr.ctl,bus=zrvser.0",
             "-chardev", f"file,id=zrktap,path={rundir}/guest.ktap",

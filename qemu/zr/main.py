@@ -17,16 +17,18 @@ checked before anything runs: a bad one is named, exit status 2, nothing written
 """
 
 import argparse
+import io
 import os
 import re
 import subprocess
 import sys
 
 from . import scenarios as scenario_table
-from .machine import UsageError
 from .files import load_json
+from .machine import UsageError
 from .session import BUILD, LOGS, RUNS, SCRIPTS, Session, check_jobs
 from .suite import BootSpec, Suite, check_boot, load_suite, machine_names
+
 
 def env_words(name: str) -> list[str]:
     return os.environ.get(name, "").split()
@@ -265,7 +267,8 @@ def check(suite: Suite, readme: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # Our lines and those of the steps and boots we start share stdout: keep them in order.
-    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     if argv[:1] == ["boot"]:
         from . import cli  # the boot runner needs the venv's qemu.qmp; the rest does not
         return cli.main(argv[1:])

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Kind:
-    """One kind of kernel report: its name (as qemu/suite/boots.toml expects it), the pattern of its first
-    line for the host (Python) and for the guest (POSIX ERE matching the same lines, without
-    backslashes: awk -v would eat them), and its group in the guest's counts (lockdep, hung,
-    fault)."""
+    """One kind of kernel report: its name (as qemu/suite/boots.toml expects it), the pattern of
+    its first line for the host (Python) and for the guest (POSIX ERE matching the same lines,
+    without backslashes: awk -v would eat them), and its group in the guest's counts (lockdep,
+    hung, fault)."""
     name: str
     host: re.Pattern
     guest: str

@@ -5,6 +5,7 @@ channel (zr.control) served meanwhile."""
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -142,10 +143,8 @@ class Runner:
             tasks.append(self.control.storm.task)
         for t in tasks:
             t.cancel()
-        try:
+        with contextlib.suppress(Exception):
             await qmp.disconnect()
-        except Exception:
-            pass
         self.control.close()
         console.log(f"{self.args.name}: guest ended after {time.monotonic() - self.t0:.0f}s "
                     f"(qemu exit {self.proc.returncode})")

@@ -16,6 +16,7 @@ N skipped".
   5. the results, the scenario table, lockdep graphs and torture figures.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 
 from . import scenarios as scenario_table
 from .console import log
-from .files import load_json, read_text as read
+from .files import load_json
+from .files import read_text as read
 from .machine import UsageError
 from .suite import MACHINES, TOP, BootSpec, Suite, check_machine
 
@@ -108,20 +110,16 @@ def step(name: str, argv: list[str], env: dict[str, str] | None = None,
     path = os.path.join(LOGS, f"{name}.log")
     t0 = time.monotonic()
     log(f"step {name}: started (log: {path})")
-    with open(path, "w", encoding="utf-8") as lf:
-        out = open(stdout, "w", encoding="utf-8") if stdout else lf
-        try:
-            p = subprocess.Popen(argv, stdout=out, stderr=lf, env=env)
-            while True:
-                try:
-                    rc = p.wait(HEARTBEAT)
-                    break
-                except subprocess.TimeoutExpired:
-                    log(f"step {name}: running for {time.monotonic() - t0:.0f}s, last: "
-                        f"{last_line(path)[:100]}")
-        finally:
-            if stdout:
-                out.close()
+    with open(path, "w", encoding="utf-8") as lf, \
+            (open(stdout, "w", encoding="utf-8") if stdout else contextlib.nullcontext(lf)) as out:
+        p = subprocess.Popen(argv, stdout=out, stderr=lf, env=env)
+        while True:
+            try:
+                rc = p.wait(HEARTBEAT)
+                break
+            except subprocess.TimeoutExpired:
+                log(f"step {name}: running for {time.monotonic() - t0:.0f}s, last: "
+                    f"{last_line(path)[:100]}")
     if rc != 0:
         log(f"ERROR: step {name} failed (exit {rc}); log: {path}")
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -273,8 +271,8 @@ class Session:
         if changed == text:
             self.results.fail(name, "drivers/pci/iov.c has no sriov_del_vfs(dev) line to change")
             return
-        with open(iov, "w", encoding="utf-8") as f:
-            f.write(changed)
+        with open(iov, "w", encoding="utf-8") as out:
+            out.write(changed)
         log(f"module build against a changed sriov_disable() ({p.arch}), must fail "
             f"(log: {lpath})")
         with open(lpath, "w", encoding="utf-8") as lf:
