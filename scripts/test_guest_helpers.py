@@ -1,11 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 """Guest helpers of scripts/selftests/functions.sh that parse text, run on the host under the
 guest's shell (busybox sh when the cached x86_64 busybox is there, else /bin/sh): zr_num_in (the
-numeric options) and zr_blocked_summary (the line a timed-out test sends).
+numeric options), zr_blocked_summary (the line a timed-out test sends) and the function lookup
+(zr.functions=), which must leave its caller's variables alone.
 
 Run from scripts/: python3 -m unittest test_guest_helpers"""
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +22,8 @@ CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
 BUSYBOX = os.path.join(CACHE, "busybox-x86_64", "bin", "busybox")
 SHELL = [BUSYBOX, "sh"] if os.access(BUSYBOX, os.X_OK) else ["/bin/sh"]
+SELFTESTS = os.path.join(TOP, "scripts", "selftests")
+
 
 # A sysrq w + d dump as 7.3.4 prints it (s390x frames), after an older dump that must be ignored.
 DUMP = """\
@@ -53,11 +58,15 @@ def run_sh(script, stdin=""):
         # functions.sh sources the kernel's ktap_helpers.sh from ZR_SELFTESTS (the image's
         # copy; these helpers do not use it) and the report patterns mkinitramfs.sh writes.
         open(os.path.join(tmp, "ktap_helpers.sh"), "w", encoding="utf-8").close()
+        # The files functions.sh sources from ZR_SELFTESTS, copied as scripts/mkinitramfs.sh
+        # copies them into the image.
+        for lib in glob.glob(os.path.join(SELFTESTS, "*.sh")):
+            shutil.copy(lib, tmp)
         with open(os.path.join(tmp, "reports.sh"), "w", encoding="utf-8") as f:
             f.write(reports.guest_shell())
         env = dict(os.environ, ZR_SELFTESTS=tmp, ZR_WORKDIR=os.path.join(tmp, "w"))
-        p = subprocess.run(SHELL + ["-c", f". scripts/selftests/functions.sh; {script}"],
-                           cwd=TOP, env=env, input=stdin, capture_output=True, text=True,
+        p = subprocess.run(SHELL + ["-c", f'. "$ZR_SELFTESTS/functions.sh"; {script}'],
+                           cwd=tmp, env=env, input=stdin, capture_output=True, text=True,
                            timeout=30, check=False)
         return p.returncode, p.stdout.strip()
 
@@ -98,6 +107,15 @@ class GuestHelpersTest(unittest.TestCase):
         out = self.run_sh("zr_blocked_summary", many)[1]
         self.assertEqual(len(out), 600)
         self.assertTrue(out.endswith("..."))
+
+    def test_lookup_keeps_the_callers_variables(self):
+        fns = "ZR_FUNCTIONS='pigb:12:igb;pnvme:7:nvme'"
+        self.assertEqual(self.run_sh(f"{fns}; zr_functions"), (0, "pigb\npnvme"))
+        self.assertEqual(self.run_sh(f"{fns}; zr_fn_fid pnvme; zr_fn_driver pigb"), (0, "7\nigb"))
+        self.assertEqual(self.run_sh(f"{fns}; zr_fn_get nothere 2 || echo no"), (0, "no"))
+        rc, out = self.run_sh(f"{fns}; entry=a ifs=b fn=c; zr_fn_get pnvme 3; "
+                              'echo "$entry $ifs $fn $ZR_F"')
+        self.assertEqual((rc, out), (0, "a b c nvme"))
 
     def test_num_in(self):
         for value, want in (("1", 0), ("1000", 0), ("0", 1), ("1001", 1), ("", 1), ("010", 1),

@@ -8,7 +8,7 @@ The wire format, one line each way over a virtio-serial port:
     host:   ACK SEQ ok [PAYLOAD]        the request was carried out (PAYLOAD: its data)
             ACK SEQ err MESSAGE         it was not, and why
 
-The guest's end is zr_host in scripts/selftests/functions.sh."""
+The guest's end is zr_host in scripts/selftests/host.sh."""
 
 import asyncio
 import contextlib

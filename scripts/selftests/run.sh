@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # run.sh [TEST...]: run the in-guest selftests (default: zr.tests= from the kernel command line,
 # else every test in tests.list, in order) under their timeouts. Each test's KTAP is nested under
@@ -15,10 +16,11 @@
 
 # The host's ports, found by name (no udev in the guest).
 zr_port() {
+	local p name
 	for p in /sys/class/virtio-ports/*; do
 		[ -r "$p/name" ] || continue
-		read -r _n <"$p/name"
-		[ "$_n" = "$1" ] && { echo "/dev/${p##*/}"; return 0; }
+		read -r name <"$p/name"
+		[ "$name" = "$1" ] && { echo "/dev/${p##*/}"; return 0; }
 	done
 	return 1
 }
@@ -31,12 +33,12 @@ ZR_CTL=
 # connect [WAIT]: once both ports exist, open the control port on fd 9 and send the buffered
 # KTAP; with WAIT, wait for them up to 60 s. True when connected.
 connect() {
+	local n=0
 	[ -n "$ktap" ] && return 0
-	_n=0
 	while ! zr_port zr.ktap >/dev/null || ! zr_port zr.ctl >/dev/null; do
-		[ -n "${1:-}" ] && [ "$_n" -lt 600 ] || return 1
+		[ -n "${1:-}" ] && [ "$n" -lt 600 ] || return 1
 		sleep 0.1
-		_n=$((_n + 1))
+		n=$((n + 1))
 	done
 	ktap=$(zr_port zr.ktap)
 	ZR_CTL=$(zr_port zr.ctl)

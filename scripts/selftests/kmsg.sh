@@ -1,0 +1,135 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
+#
+# The kernel log (sourced by functions.sh): a canary marks where a test starts, so each test
+# checks only its own part of the log for kernel reports.
+#
+# Kernel reports that fail a test when they appear in its part of the log: ZR_REPORT_RE (every
+# kind), ZR_REPORT_{LOCKDEP,HUNG,FAULT}_RE (by group), ZR_REFINED (known reports, recognised by
+# the lines after the header), generated from the host's table qemu/zr/reports.py.
+# shellcheck source=/dev/null
+. "$ZR_SELFTESTS/reports.sh"
+
+# zr_canary: mark the start of a test in the kernel log; zr_dmesg_since prints what came after.
+zr_canary() {
+	ZR_CANARY="zr-selftest canary $$ $(cut -d' ' -f1 /proc/uptime)"
+	echo "$ZR_CANARY" >/dev/kmsg
+	zr_loop_until zr_canary_seen 50 || zr_die "canary did not reach the kernel log"
+}
+
+zr_canary_seen() { dmesg | grep -qF "$ZR_CANARY"; }
+
+# zr_dmesg_since: kernel log lines after the last canary, without time stamps. If the canary
+# has scrolled out of the ring buffer (a long test), the whole buffer, and a note on stderr:
+# a check over "nothing" must not pass.
+zr_dmesg_since() {
+	dmesg | awk -v c="$ZR_CANARY" '
+		{ sub(/^\[[ 0-9.]+\] /, ""); l[NR] = $0 }
+		index($0, c) { s = NR }
+		END {
+			if (!s) print "# zr_dmesg_since: canary no longer in the kernel log, reading all of it" >"/dev/stderr"
+			for (i = s + 1; i <= NR; i++) print l[i]
+		}'
+}
+
+# Known reports that are not the project's (ZR_REFINED: qemu/zr/reports.py's REFINED), accepted
+# only in boots that name them in zr.known_reports=, e.g. pciehp-reset: pciehp's reset_lock <->
+# rescan/remove lock cycle on the first PCIe hot-unplug (stock 7.3.4 pciehp).
+ZR_KNOWN_REPORTS=$(zr_cmdline zr.known_reports)
+
+# zr_no_reports: true if no kernel report (lockdep, hung task, BUG, WARNING) followed the
+# canary, known reports the boot accepts aside, and reports matching ZR_ALLOWED_REPORT (a regex
+# on the report's first 9 lines, set by a test for a stock bug it may hit); prints the first
+# report's lines as KTAP diagnostics otherwise.
+zr_no_reports() {
+	local r
+	r=$(zr_dmesg_since | awk -v re="$ZR_REPORT_RE" -v known=",$ZR_KNOWN_REPORTS," \
+		-v refined="$ZR_REFINED" -v win="$ZR_REFINE_WINDOW" -v allowed="${ZR_ALLOWED_REPORT:-}" '
+		BEGIN {
+			nr = split(refined, rl, "\n")
+			for (k = 1; k <= nr; k++) {
+				t = index(rl[k], "\t")
+				rname[k] = substr(rl[k], 1, t - 1)
+				rre[k] = substr(rl[k], t + 1)
+			}
+		}
+		{ l[NR] = $0 }
+		END {
+			for (i = 1; i <= NR; i++) {
+				if (l[i] !~ re) continue
+				w = ""
+				for (j = i + 1; j <= i + win && j <= NR; j++) w = w "\n" l[j]
+				for (k = 1; k <= nr; k++)
+					if (index(known, "," rname[k] ",") && w ~ rre[k]) break
+				if (k <= nr) {
+					print "known report (" rname[k] "), accepted in this boot" >"/dev/stderr"
+					continue
+				}
+				if (allowed != "" && (l[i] w) ~ allowed) {
+					print "report allowed by the test: " l[i] >"/dev/stderr"
+					continue
+				}
+				for (j = i; j <= i + 6 && j <= NR; j++) print l[j]
+				exit
+			}
+		}' 2>/dev/null)
+	[ -z "$r" ] && return 0
+	echo "$r" | sed 's/^/# /'
+	return 1
+}
+
+# zr_dmesg_has REGEX: a line after the canary matches.
+zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
+
+# zr_blocked: one line for a timed-out test: the tasks in uninterruptible sleep, each with the
+# first frames of its stack that are neither the scheduler's nor a sleeping lock's (sysrq w),
+# and the locks every task holds (sysrq d, lockdep). The whole dumps are in the console log.
+zr_blocked() {
+	echo "zr-test: sysrq dump" >/dev/kmsg
+	{ echo w >/proc/sysrq-trigger && echo d >/proc/sysrq-trigger; } 2>/dev/null ||
+		{ echo "no sysrq"; return 0; }
+	dmesg | zr_blocked_summary
+}
+
+# zr_blocked_summary: zr_blocked's line from a kernel log on stdin (the dumps after the last
+# "zr-test: sysrq dump").
+zr_blocked_summary() {
+	awk '
+		function flush() { if (t != "") { b = b bs t; bs = "; " } t = "" }
+		# A Rust v0 symbol as CRATE::..::NAME (its first and last identifiers).
+		function rsym(f, c, n, L) {
+			if (f !~ /^_R/) return f
+			c = ""
+			if (match(f, /C(s[0-9A-Za-z]*_)?[0-9]+/)) {
+				n = substr(f, RSTART, RLENGTH)
+				sub(/^C(s[0-9A-Za-z]*_)?/, "", n)
+				c = substr(f, RSTART + RLENGTH, n + 0)
+			}
+			for (L = 1; L < length(f); L++)
+				if (substr(f, 1, length(f) - L) ~ ("[^0-9]" L "$"))
+					return c "::..::" substr(f, length(f) - L + 1)
+			return f
+		}
+		/zr-test: sysrq dump/ { t = b = bs = h = hs = w = off = ""; next }
+		/INFO: lockdep is turned off/ { off = 1; next }
+		/ task:/ { flush(); sub(/.* task:/, ""); t = $1; k = 0; next }
+		/ locks? held by / { flush(); sub(/.* held by /, ""); sub(/:$/, ""); w = $1; next }
+		/ #[0-9]+: / {
+			if (w != "" && match($0, /\([^)]*\)/) && (l = substr($0, RSTART + 1, RLENGTH - 2)) != "rcu_read_lock") {
+				h = h hs w ":" l; hs = ", "
+			}
+			next
+		}
+		t != "" && k < 3 && match($0, /[A-Za-z_][A-Za-z0-9_.]*\+0x/) {
+			f = substr($0, RSTART, RLENGTH - 3)
+			if (f ~ /schedule|switch_to|^__mutex_lock|^mutex_lock|wait_for_common|wait_for_completion|^rwsem_down|^__down|^down_|^__wait|nanosleep/)
+				next
+			t = t (k ? "<" : " in ") rsym(f); k++
+		}
+		END {
+			flush()
+			s = "blocked: " (b == "" ? "none" : b) "; held: " (h != "" ? h : off ? "unknown (lockdep is off after its first report)" : "none")
+			print (length(s) > 600 ? substr(s, 1, 597) "..." : s)
+		}'
+}
