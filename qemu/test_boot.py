@@ -159,24 +159,24 @@ not ok 2 two # exit 1
 class GuestKtapTest(unittest.TestCase):
     def test_leaves_are_counted_per_suite(self):
         res = ktap.Results()
-        self.assertEqual(ktap.parse_guest_ktap(GUEST_OK, [], res), (2, 2))
+        self.assertEqual(ktap.parse_guest_ktap(GUEST_OK, [], {}, res), (2, 2))
         self.assertEqual(res.counts(), (1, 1, 1))
         self.assertEqual(res.failures(), ["two: broken thing"])
 
     def test_unfinished_suite_is_a_failure_and_a_timeout_is_named(self):
         text = "# zr-suite: hang\n  1..3\n  ok 1 a\n"
         res = ktap.Results()
-        ktap.parse_guest_ktap(text, ["hang"], res)
+        ktap.parse_guest_ktap(text, ["hang"], {}, res)
         self.assertEqual(res.counts(), (1, 1, 0))
         self.assertIn("TIMEOUT", res.failures()[0])
         res = ktap.Results()
-        ktap.parse_guest_ktap(text, [], res)
+        ktap.parse_guest_ktap(text, [], {}, res)
         self.assertIn("did not finish", res.failures()[0])
 
     def test_failed_suite_without_failed_leaf_still_fails(self):
         text = "# zr-suite: s\n  1..2\n  ok 1 a\nnot ok 1 s # exit 1\n"
         res = ktap.Results()
-        ktap.parse_guest_ktap(text, [], res)
+        ktap.parse_guest_ktap(text, [], {}, res)
         self.assertEqual(res.counts(), (1, 1, 0))
 
     def test_a_failure_carries_the_last_diagnostic_before_it(self):
@@ -184,33 +184,33 @@ class GuestKtapTest(unittest.TestCase):
                 "  not ok 2 rounds (1 done)\n  # Totals: pass:1 fail:1\n  not ok 3 b\n"
                 "not ok 1 s # exit 1\n# zr-suite: t\n  1..2\n  # waiting for x\n")
         res = ktap.Results()
-        ktap.parse_guest_ktap(text, ["t"], res)
+        ktap.parse_guest_ktap(text, ["t"], {}, res)
         self.assertEqual(res.failures(), ["s: rounds (1 done) [round 2: znvme not back]", "s: b",
                                           "t: t: TIMEOUT [waiting for x]"])
         res = ktap.Results()
-        ktap.parse_guest_ktap("# zr-suite: u\n  Bail out!  x=0: bad\nnot ok 1 u # exit 1\n", [], res)
+        ktap.parse_guest_ktap("# zr-suite: u\n  Bail out!  x=0: bad\nnot ok 1 u # exit 1\n", [], {}, res)
         self.assertEqual(res.failures(), ["u: suite exited with failure (exit 1) [Bail out!  x=0: bad]"])
 
     def test_missing_suites_are_reported_by_the_plan(self):
         res = ktap.Results()
-        self.assertEqual(ktap.parse_guest_ktap("KTAP version 1\n1..3\n", [], res), (3, 0))
-        self.assertEqual(ktap.parse_guest_ktap("", [], res), (None, 0))
+        self.assertEqual(ktap.parse_guest_ktap("KTAP version 1\n1..3\n", [], {}, res), (3, 0))
+        self.assertEqual(ktap.parse_guest_ktap("", [], {}, res), (None, 0))
 
     def test_skipped_suite_counts_as_skip(self):
         text = "# zr-suite: s\n  1..0 # SKIP no device\nok 1 s # SKIP\n"
         res = ktap.Results()
-        ktap.parse_guest_ktap(text, [], res)
+        ktap.parse_guest_ktap(text, [], {}, res)
         self.assertEqual(res.counts(), (0, 0, 1))
 
     def test_expected_failure_and_timeout(self):
         res = ktap.Results()
-        ktap.parse_guest_ktap(GUEST_OK, [], res)
+        ktap.parse_guest_ktap(GUEST_OK, [], {}, res)
         res.expect_failed("two")
         self.assertEqual(res.counts(), (2, 0, 1))
         res.expect_failed("one")
         self.assertEqual(res.failures(), ["one: expected a failure, got none"])
         res = ktap.Results()
-        ktap.parse_guest_ktap("# zr-suite: hang\n  1..1\n", ["hang"], res)
+        ktap.parse_guest_ktap("# zr-suite: hang\n  1..1\n", ["hang"], {}, res)
         res.expect_failed("hang", timeout=True)
         self.assertEqual(res.counts(), (1, 0, 0))
         res = ktap.Results()
@@ -219,7 +219,7 @@ class GuestKtapTest(unittest.TestCase):
 
     def test_ktap_output_is_nested_with_plans(self):
         res = ktap.Results()
-        ktap.parse_guest_ktap(GUEST_OK, [], res)
+        ktap.parse_guest_ktap(GUEST_OK, [], {}, res)
         out = res.ktap().splitlines()
         self.assertEqual(out[:2], ["KTAP version 1", "1..2"])
         self.assertIn("  not ok 1 broken thing", out)

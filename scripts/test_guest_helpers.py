@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Guest helpers of scripts/selftests/functions.sh that parse text, run on the host under the
 guest's shell (busybox sh when the cached x86_64 busybox is there, else /bin/sh): zr_num_in (the
-numeric options), zr_blocked_summary (the line a timed-out test sends) and the function lookup
-(zr.functions=), which must leave its caller's variables alone.
+numeric options) and the function lookup (zr.functions=), which must leave its caller's variables
+alone.
 
 Run from scripts/: python3 -m unittest test_guest_helpers"""
 
@@ -23,33 +23,6 @@ CACHE = os.environ.get("ZR_CACHE") or os.path.join(
 BUSYBOX = os.path.join(CACHE, "busybox-x86_64", "bin", "busybox")
 SHELL = [BUSYBOX, "sh"] if os.access(BUSYBOX, os.X_OK) else ["/bin/sh"]
 SELFTESTS = os.path.join(TOP, "scripts", "selftests")
-
-
-# A sysrq w + d dump as 7.3.4 prints it (s390x frames), after an older dump that must be ignored.
-DUMP = """\
-[    1.0] zr-test: sysrq dump
-[    1.1] task:old             state:D stack:0     pid:9
-[   30.1] zr-test: sysrq dump
-[   30.1] sysrq: Show Blocked State
-[   30.2] task:insmod          state:D stack:0     pid:123   tgid:123   ppid:1      flags:0x00000000
-[   30.2] Call Trace:
-[   30.2]  [<000003ffe0123456>] __schedule+0x2ec/0x6f0
-[   30.2]  [<000003ffe0123457>] schedule+0x52/0x100
-[   30.2]  [<000003ffe0123458>] schedule_preempt_disabled+0x20/0x30
-[   30.2]  [<000003ffe0123459>] __mutex_lock+0x3b0/0x8d0
-[   30.2]  [<000003ffe012345a>] pci_lock_rescan_remove+0x2c/0x40
-[   30.2]  [<000003ffe012345b>] zr_nest_init+0x60/0x100 [zr_nest]
-[   30.2]  [<000003ffe012345c>] do_one_initcall+0x50/0x200
-[   30.2]  [<000003ffe012345d>] do_init_module+0x50/0x200
-[   30.3] sysrq: Show All Locks Held
-[   30.3] Showing all locks held in the system:
-[   30.3] 1 lock held by khungtaskd/20:
-[   30.3]  #0: 0000000001234567 (rcu_read_lock){....}-{1:3}, at: debug_show_all_locks+0x40/0x1d0
-[   30.3] 2 locks held by insmod/123:
-[   30.3]  #0: 0000000001234567 (pci_rescan_remove_lock){+.+.}-{4:4}, at: pci_lock_rescan_remove+0x2c/0x40
-[   30.3]  #1: 0000000001234568 (&dev->mutex){+.+.}-{4:4}, at: device_lock+0x1c/0x30
-[   30.3] =============================================
-"""
 
 
 def run_sh(script, stdin=""):
@@ -74,39 +47,6 @@ def run_sh(script, stdin=""):
 class GuestHelpersTest(unittest.TestCase):
     def run_sh(self, script, stdin=""):
         return run_sh(script, stdin)
-
-    def test_blocked_summary_names_the_tasks_frames_and_locks(self):
-        rc, out = self.run_sh("zr_blocked_summary", DUMP)
-        self.assertEqual(rc, 0)
-        self.assertEqual(out, "blocked: insmod in pci_lock_rescan_remove<zr_nest_init<do_one_initcall;"
-                              " held: insmod/123:pci_rescan_remove_lock, insmod/123:&dev->mutex")
-
-    def test_blocked_summary_shortens_rust_symbols_and_says_when_lockdep_is_off(self):
-        dump = """\
-[   78.0] zr-test: sysrq dump
-[   78.1] task:insmod          state:D stack:0     pid:126   tgid:126   ppid:1
-[   78.1]  [<000003ffe064d75a>] mutex_lock_nested+0x32/0x40
-[   78.1]  [<000003ff600af160>] _RNvXCskT3HLEDka1x_12zr_nest_mainNtB2_6ZrNestNtNtCsl7L7n58I0Vr_6kernel6module6Module4init+0xb0/0x230 [zr_nest]
-[   78.1]  [<000003ff600d601a>] init_module+0x1a/0x1000 [zr_nest]
-[   78.1] INFO: lockdep is turned off.
-[   78.2] sysrq: Show Locks Held
-[   78.2] INFO: lockdep is turned off.
-"""
-        self.assertEqual(self.run_sh("zr_blocked_summary", dump)[1],
-                         "blocked: insmod in zr_nest_main::..::init<init_module;"
-                         " held: unknown (lockdep is off after its first report)")
-
-    def test_blocked_summary_of_a_quiet_kernel(self):
-        self.assertEqual(self.run_sh("zr_blocked_summary", "[ 1.0] zr-test: sysrq dump\n")[1],
-                         "blocked: none; held: none")
-
-    def test_blocked_summary_is_bounded(self):
-        many = "[ 1.0] zr-test: sysrq dump\n" + "".join(
-            f"[ 1.1] task:worker{i:03d}      state:D\n[ 1.1]  [<0>] some_function_{i}+0x1/0x2\n"
-            for i in range(100))
-        out = self.run_sh("zr_blocked_summary", many)[1]
-        self.assertEqual(len(out), 600)
-        self.assertTrue(out.endswith("..."))
 
     def test_lookup_keeps_the_callers_variables(self):
         fns = "ZR_FUNCTIONS='pigb:12:igb;pnvme:7:nvme'"

@@ -89,9 +89,9 @@ def main(argv: list[str] | None = None) -> int:
 
     res = Results()
     guest = read(os.path.join(args.rundir, "guest.ktap"))
-    plan, nsuites = parse_guest_ktap(guest, runner.timeouts, res)
-    judge_suites(res, expect)
     con = os.path.join(args.rundir, "console.log")
+    plan, nsuites = parse_guest_ktap(guest, runner.timeouts, console.sysrq_summaries(con), res)
+    judge_suites(res, expect)
     unexpected, seen = console.scan_console(con, set(expect.reports) | set(expect.allowed))
     crash = emulator_crash(runner.proc.returncode if runner.proc else None, runner.killed,
                            os.path.join(args.rundir, "qemu.out"))

@@ -75,9 +75,12 @@ def with_diag(desc: str, diag: str) -> str:
     return f"{desc} [{diag}]" if diag else desc
 
 
-def parse_guest_ktap(text: str, timeouts: list[str], results: Results) -> tuple[int | None, int]:
+def parse_guest_ktap(text: str, timeouts: list[str], sysrq: dict[str, str],
+                     results: Results) -> tuple[int | None, int]:
     """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'. A failure carries
-    the suite's last diagnostic line after its previous result.
+    the suite's last diagnostic line after its previous result; a suite that timed out (the
+    guest's timeout or the host's deadline), what its sysrq dump shows (sysrq: test ->
+    summary, console.sysrq_summaries).
     Returns (planned suites or None, suites seen)."""
     cur: str | None = None
     leaves: list[Leaf] = []
@@ -111,6 +114,8 @@ def parse_guest_ktap(text: str, timeouts: list[str], results: Results) -> tuple[
         m = SUITE_END.match(line)
         if m and m.group(2) == cur:
             ok = m.group(1) == "ok"
+            if (m.group(3) or "").startswith("TIMEOUT") and cur in sysrq:
+                diag = sysrq[cur]
             if not ok and all(o or d.upper().startswith("SKIP") for o, _, d in leaves):
                 why = f"suite exited with failure ({m.group(3) or 'no reason'})"
                 leaves.append((False, with_diag(why, diag), ""))
@@ -120,5 +125,6 @@ def parse_guest_ktap(text: str, timeouts: list[str], results: Results) -> tuple[
             cur = None
     if cur:
         why = "TIMEOUT" if cur in timeouts else "suite did not finish"
+        diag = sysrq.get(cur, diag)
         results.add_suite(cur, leaves + [(False, with_diag(f"{cur}: {why}", diag), "")], False)
     return plan, seen

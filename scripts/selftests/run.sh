@@ -6,8 +6,9 @@
 # else every test in tests.list, in order) under their timeouts. Each test's KTAP is nested under
 # "# zr-suite: NAME" and a result line, and goes to the host's KTAP port and to the console.
 # The host sees "zr-test: begin NAME timeout=N" / "zr-test: end NAME rc=N" on the console and
-# kills the guest when a test runs past its deadline; at the deadline the guest first sends the
-# blocked tasks and held locks (zr_blocked) as the suite's last diagnostic.
+# kills the guest when a test runs past its deadline; at the deadline the guest first dumps the
+# blocked tasks and held locks to the console (zr_sysrq_dump), which the host sums up in the
+# test's failure.
 #
 # The host's virtio-serial ports may appear only after the first tests started (their driver
 # binds in the background): KTAP is kept in a buffer until the KTAP port is there, and tests
@@ -82,12 +83,12 @@ for t in $tests; do
 	out "# zr-suite: $t"
 	echo "zr-test: begin $t timeout=$to" >/dev/kmsg
 	if [ -x "$ZR_SELFTESTS/$t.sh" ]; then
-		# The watchdog: at the deadline, one line on the blocked tasks and the held locks, sent
-		# before the test is killed, or before the host kills a guest whose test cannot die
-		# (a task in uninterruptible sleep).
+		# The watchdog: at the deadline, the blocked tasks and the held locks dumped to the
+		# console before the test is killed, or before the host kills a guest whose test
+		# cannot die (a task in uninterruptible sleep).
 		(
 			sleep "$to"
-			out "  # $(zr_blocked)"
+			out "  $(zr_sysrq_dump)"
 		) &
 		wd=$!
 		{ timeout "$to" "$ZR_SELFTESTS/$t.sh" 2>&1; echo "$?" >/tmp/zr-rc; } |
