@@ -10,7 +10,7 @@ import os
 import tempfile
 import unittest
 
-from zr import scenarios, session
+from zr import checks, record, scenarios, session
 from zr.machine import UsageError
 from zr.main import parse_args, readme_boots, test_plan, torture_plan
 from zr.suite import BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite, read_tests
@@ -198,11 +198,11 @@ class SessionPieces(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p = write(tmp, "host.txt", "host-a 3 1 0\nhost-b 2 0 1\n")
             write(tmp, "host.txt.failures", "FAILED host-a: test_x (m.T) ... FAIL\n")
-            r = session.Results()
+            r = record.Results()
             r.read_host_tests(p)
             self.assertEqual(r.totals(), (5, 1, 1))
             self.assertEqual(r.records[0].failures, ["test_x (m.T) ... FAIL"])
-            r = session.Results()
+            r = record.Results()
             r.read_host_tests(os.path.join(tmp, "missing"))
             self.assertEqual(r.totals(), (0, 1, 0))
 
@@ -214,7 +214,7 @@ class SessionPieces(unittest.TestCase):
 
     def test_boot_argv(self):
         s = session.Session(load_suite(), [], append="zr.x=1")
-        s.prepared["s390x"] = session.Prepared("s390x", "s390x", "s390x", "/k", "/i", None)
+        s.prepared["s390x"] = checks.Prepared("s390x", "s390x", "s390x", "/k", "/i", None)
         b = BootSpec("b", "s390x", ["zr_module"], "t", append=["zr.y=2"])
         check_boot("b", b, load_suite().tests)
         argv = s.boot_argv(b)

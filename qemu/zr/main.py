@@ -26,7 +26,8 @@ import sys
 from . import scenarios as scenario_table
 from .files import load_json
 from .machine import UsageError
-from .session import BUILD, LOGS, RUNS, SCRIPTS, Session, check_jobs
+from .paths import BUILD, LOGS, RUNS, SCRIPTS
+from .session import Session, check_jobs
 from .suite import BootSpec, Suite, check_boot, load_suite, machine_names
 
 

@@ -16,138 +16,25 @@ N skipped".
   5. the results, the scenario table, lockdep graphs and torture figures.
 """
 
-import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from . import scenarios as scenario_table
+from .checks import Prepared, build_checks
 from .console import log
 from .files import load_json
 from .files import read_text as read
 from .machine import UsageError
+from .paths import BUILD, LOGS, RUNS, SCRIPTS, VENV_PYTHON
+from .record import Results, step
 from .suite import MACHINES, TOP, BootSpec, Suite, check_machine
 
-# Where a run keeps what it leaves behind and what it caches (as scripts/lib.sh).
-BUILD = os.environ.get("ZR_BUILD") or os.path.join(TOP, "build")
-CACHE = os.environ.get("ZR_CACHE") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
-LOGS = os.path.join(BUILD, "logs")
-RUNS = os.path.join(BUILD, "runs")
-SCRIPTS = os.path.join(TOP, "scripts")
-VENV_PYTHON = os.path.join(CACHE, "venv", "bin", "python3")
-
-# The cross tool prefix of an architecture's binaries on this host.
-ARCH_CROSS = {"s390x": "s390x-linux-gnu-", "x86_64": "x86_64-linux-gnu-"}
 # How often a boot runs at most when QEMU, not the guest, spoiled it.
 TRIES = 3
-# A long step says it is still running this often (seconds).
-HEARTBEAT = 30
-
-
-def cross(arch: str) -> str:
-    return "" if os.uname().machine == arch else ARCH_CROSS[arch]
-
-
-@dataclass
-class Record:
-    """One result of the run: a boot, a host-test suite or a set-up step."""
-    name: str
-    passed: int
-    failed: int
-    skipped: int
-    failures: list[str] = field(default_factory=list)
-
-
-class Results:
-    def __init__(self) -> None:
-        self.records: list[Record] = []
-
-    def add(self, name: str, passed: int, failed: int, skipped: int, *failures: str) -> None:
-        self.records.append(Record(name, passed, failed, skipped, list(failures)))
-
-    def ok(self, name: str) -> None:
-        self.add(name, 1, 0, 0)
-
-    def fail(self, name: str, why: str) -> None:
-        self.add(name, 0, 1, 0, why)
-
-    def read_host_tests(self, path: str) -> None:
-        """The lines scripts/host-tests.sh appends: NAME PASSED FAILED SKIPPED, and FAILED
-        lines in PATH.failures."""
-        failures: dict[str, list[str]] = {}
-        try:
-            with open(path + ".failures", encoding="utf-8") as f:
-                for line in f:
-                    name, _, what = line.removeprefix("FAILED ").rstrip("\n").partition(": ")
-                    failures.setdefault(name, []).append(what)
-        except FileNotFoundError:
-            pass
-        try:
-            with open(path, encoding="utf-8") as f:
-                for line in f:
-                    name, p, fl, s = line.split()
-                    self.add(name, int(p), int(fl), int(s), *failures.get(name, []))
-        except (OSError, ValueError):
-            self.fail("host-tests", f"no results in {path}")
-
-    def totals(self) -> tuple[int, int, int]:
-        return (sum(r.passed for r in self.records), sum(r.failed for r in self.records),
-                sum(r.skipped for r in self.records))
-
-
-def step(name: str, argv: list[str], env: dict[str, str] | None = None,
-         stdout: str | None = None) -> bool:
-    """Run argv with its output in build/logs/NAME.log (stdout to the file `stdout` if given),
-    a heartbeat every HEARTBEAT seconds, and on failure an error naming the step, the log and
-    its last lines."""
-    os.makedirs(LOGS, exist_ok=True)
-    path = os.path.join(LOGS, f"{name}.log")
-    t0 = time.monotonic()
-    log(f"step {name}: started (log: {path})")
-    with open(path, "w", encoding="utf-8") as lf, \
-            (open(stdout, "w", encoding="utf-8") if stdout else contextlib.nullcontext(lf)) as out:
-        p = subprocess.Popen(argv, stdout=out, stderr=lf, env=env)
-        while True:
-            try:
-                rc = p.wait(HEARTBEAT)
-                break
-            except subprocess.TimeoutExpired:
-                log(f"step {name}: running for {time.monotonic() - t0:.0f}s, last: "
-                    f"{last_line(path)[:100]}")
-    if rc != 0:
-        log(f"ERROR: step {name} failed (exit {rc}); log: {path}")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for line in f.read().splitlines()[-25:]:
-                print(f"    {line}", file=sys.stderr)
-        return False
-    log(f"step {name}: done in {time.monotonic() - t0:.0f}s")
-    return True
-
-
-def last_line(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            lines = f.read().splitlines()
-        return lines[-1] if lines else ""
-    except OSError:
-        return ""
-
-
-@dataclass
-class Prepared:
-    """A machine ready to boot: its kernel tree and initramfs, and our QEMU if it runs that."""
-    name: str
-    arch: str
-    kernel: str
-    kdir: str
-    initrd: str
-    qemu: str | None
 
 
 class Session:
@@ -187,7 +74,7 @@ class Session:
                                   f"(log: {LOGS}/lint.log)")
         if not self.prepare_machines():
             return False
-        self.build_checks()
+        build_checks(self.prepared.values(), self.results)
         ours = next((p.qemu for p in self.prepared.values() if p.qemu), None)
         if ours:
             our = os.path.join(BUILD, "our-qemu-tests.txt")
@@ -229,83 +116,6 @@ class Session:
                 os.path.join(BUILD, "guest", name, "initramfs.cpio"),
                 read(qemu).strip() if os.path.exists(qemu) else None)
         return True
-
-    def build_checks(self) -> None:
-        """source-check-ARCH and lock-fastpath-ARCH, once per architecture whose test kernel
-        (scripts/config/ARCH.config) a prepared machine boots: the bench and KASAN kernels are
-        variants of it, and the KASAN instrumentation's calls would take the machine-code walk
-        through half of the kernel."""
-        done: set[str] = set()
-        for p in self.prepared.values():
-            if p.arch in done or p.kernel != p.arch:
-                continue
-            done.add(p.arch)
-            self.changed_source(p)
-            self.lock_fastpath(p)
-
-    def changed_source(self, p: Prepared) -> None:
-        """The livepatch must not build against a tree whose replaced functions differ from the
-        source its replacements were written against (rust/zr_sources.list): a copy of those
-        files with sriov_disable() changed as the upstream series changes it (VF removal under
-        the rescan/remove lock) must be refused, naming the function."""
-        name = f"source-check-{p.arch}"
-        want = "sriov_disable (drivers/pci/iov.c) differs from the source"
-        tree = os.path.join(BUILD, "changed-src", p.arch)
-        lpath = os.path.join(LOGS, f"module-{p.arch}-changed-source.log")
-        shutil.rmtree(tree, ignore_errors=True)
-        ksrc = read(os.path.join(CACHE, "ksrc.path")).strip()
-        files = sorted({line.split()[1] for line in read(os.path.join(TOP, "rust",
-                                                                     "zr_sources.list")).splitlines()
-                        if line.strip() and not line.startswith("#") and len(line.split()) >= 3})
-        try:
-            for f in files:
-                os.makedirs(os.path.dirname(os.path.join(tree, f)), exist_ok=True)
-                shutil.copyfile(os.path.join(ksrc, f), os.path.join(tree, f))
-        except OSError as e:
-            self.results.fail(name, f"cannot copy the kernel tree's sources: {e}")
-            return
-        iov = os.path.join(tree, "drivers", "pci", "iov.c")
-        text = read(iov)
-        changed = text.replace("\n\tsriov_del_vfs(dev);\n", "\n\tpci_lock_rescan_remove();\n"
-                               "\tsriov_del_vfs(dev);\n\tpci_unlock_rescan_remove();\n")
-        if changed == text:
-            self.results.fail(name, "drivers/pci/iov.c has no sriov_del_vfs(dev) line to change")
-            return
-        with open(iov, "w", encoding="utf-8") as out:
-            out.write(changed)
-        log(f"module build against a changed sriov_disable() ({p.arch}), must fail "
-            f"(log: {lpath})")
-        with open(lpath, "w", encoding="utf-8") as lf:
-            rc = subprocess.run([os.path.join(SCRIPTS, "build-module.sh"), "--kdir", p.kdir,
-                                 "--out", os.path.join(BUILD, "module", f"changed-{p.arch}"),
-                                 "--srctree", tree, "modules"], stdout=lf, stderr=lf,
-                                check=False).returncode
-        if rc == 0:
-            self.results.fail(name, "a module was built against a changed sriov_disable() "
-                              f"(log: {lpath})")
-        elif want in read(lpath):
-            self.results.ok(name)
-        else:
-            self.results.fail(name, f"the build failed without naming sriov_disable (log: {lpath})")
-
-    def lock_fastpath(self, p: Prepared) -> None:
-        """The lock's physical floor, read from the machine code of the module
-        (scripts/lock-fastpath.py): no interlocked instruction on the replacements' paths but
-        the stock mutex's own."""
-        name = f"lock-fastpath-{p.arch}"
-        lpath = os.path.join(LOGS, f"{name}.log")
-        with open(lpath, "w", encoding="utf-8") as lf:
-            rc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "lock-fastpath.py"),
-                                 f"{cross(p.arch)}objdump", os.path.join(p.kdir, "vmlinux"),
-                                 os.path.join(BUILD, "module", p.name, "rust", "zpci_rrlock.ko"),
-                                 p.arch], stdout=lf, stderr=lf, check=False).returncode
-        lines = read(lpath).splitlines()
-        if rc == 0:
-            self.results.ok(name)
-        else:
-            self.results.fail(name, lines[-1] if lines else f"no output (log: {lpath})")
-        if lines:
-            log(lines[0])
 
     # -- boots -----------------------------------------------------------------------------
     def boot_argv(self, b: BootSpec) -> list[str]:
