@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Bad input: every interface of the module and of the PCI sysfs stores it replaces gets invalid
 # values (wrong type, out of range, empty, huge, concurrent writers) and must answer with the

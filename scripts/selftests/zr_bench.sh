@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Rescan/remove lock benchmark (`make bench` only; scripts/zr bench boots it on a kernel without
 # lock debugging). In one boot: zr_bench_redirect livepatches two no-op functions; zr_bench

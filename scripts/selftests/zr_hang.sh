@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Harness self-test: the guest wedges as a deadlocked kernel would (the host stops its vCPUs
 # through QMP), so the host must kill it at this test's deadline and report a TIMEOUT. Only run

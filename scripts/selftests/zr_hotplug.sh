@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Platform hot-unplug of the virtio-net function (QMP device_del, waited for by its
 # DEVICE_DELETED event) removes it from the guest, and re-plugging it (QMP device_add) brings it

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The module refuses, with -EINVAL and a clear message, and leaves nothing behind:
 #   - a build against another kernel build (same release, forged UTS_VERSION);

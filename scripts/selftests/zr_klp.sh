@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # klp-convert in the guest: livepatch modules whose relocations against non-exported vmlinux
 # symbols were converted into .klp.rela/.klp.sym form.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Livepatch lifecycle under load: zr.lifecycle_cycles= (default 3, 1..1000) rounds of
 # load -> enable -> burst -> disable -> unload. The burst: guest workers unbind/bind and reset

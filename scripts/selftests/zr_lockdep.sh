@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Lockdep's own dependency data of this boot (/proc/lockdep: every lock class and the classes
 # taken while it was held), printed as "# lockdep: " KTAP diagnostics for the host: make test

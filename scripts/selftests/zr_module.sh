@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The module loads, reports the kernel build it was compiled against, enables its livepatch,
 # and disables and unloads cleanly.

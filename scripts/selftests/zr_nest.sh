@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # With the zpci_rrlock livepatch enabled, the rescan/remove lock is reentrant: zr_nest takes it
 # 5 deep, lockdep sees it held at every level, no report follows, and the debugfs view counts the

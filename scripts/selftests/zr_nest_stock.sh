@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Stock kernel: taking pci_rescan_remove_lock while holding it self-deadlocks. zr_nest depth=2
 # blocks forever in its second pci_lock_rescan_remove(); lockdep reports "possible recursive

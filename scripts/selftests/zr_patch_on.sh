@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Enables the zpci_rrlock livepatch for the rest of the boot (the "patched" boots), after
 # checking that it loads cleanly.

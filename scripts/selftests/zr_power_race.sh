@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Hot-plug slot power off/on racing sysfs remove/rescan of the same function, for a bounded
 # time (zr.race_seconds): disable_slot removes the function under zdev->state_lock

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The s390 "recover" attribute resets the function and re-probes it: it ends present and bound.
 . "$(dirname "$0")/functions.sh"

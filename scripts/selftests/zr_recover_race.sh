@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # s390 `recover` racing platform hot-unplug of the same function (QMP device_del/device_add),
 # for a bounded time (zr.race_seconds). recover holds zdev->state_lock and the rescan/remove

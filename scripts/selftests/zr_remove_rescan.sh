@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # sysfs remove takes the function away, a bus rescan finds it again and binds its driver.
 . "$(dirname "$0")/functions.sh"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Last test of a boot: no lockdep, hung-task, BUG or WARNING report anywhere in this boot's
 # kernel log (the host scans the console for the same, as a second witness).

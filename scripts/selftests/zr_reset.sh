@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The seed's reset item on s390x: a sysfs `reset` of each bound zPCI function (device_lock ->
 # reset methods; the slot reset takes zdev->state_lock only with a trylock) leaves it bound,

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # rmmod/modprobe of a PF driver racing platform hot-unplug of its function (QMP device_del/
 # device_add), for a bounded time (zr.race_seconds): module removal unbinds every device of the

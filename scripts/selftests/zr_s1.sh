@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # S1 of the reference, deterministic: the AB-BA cycle between zpci_add_remove_lock and the PCI
 # rescan/remove lock, shown by lockdep without any race. A sysfs `remove` of one zPCI function

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # S1 of the reference as a real race: a sysfs remove/rescan loop on one zPCI function against a
 # QMP device_del/device_add loop on another, for a bounded time (zr.race_seconds). On the stock

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Hot-plug slot power off removes the function, power on brings it back with its driver.
 . "$(dirname "$0")/functions.sh"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Torture: concurrent workers pick random operations on the machine's PCI functions until an
 # operation budget or a time bound runs out, while the host's worker (the "storm" of

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Unbinding the driver leaves the function without one; binding it again restores it.
 . "$(dirname "$0")/functions.sh"

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Driver unbind/bind racing platform hot-unplug of the same function (QMP device_del/
 # device_add), for a bounded time (zr.race_seconds): the unbind holds the device lock and runs

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # x86_64 machine: the SR-IOV PFs are present, bound, and offer VFs (igb 7, nvme 2), so the VF
 # scenarios can run; on a machine without them every VF test is a SKIP.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # PCIe hot-unplug (QMP device_del) of a PF with VFs enabled: pciehp holds the
 # rescan/remove lock while the PF's .remove disables SR-IOV, so with the livepatch

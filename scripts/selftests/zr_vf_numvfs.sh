@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # VF add/del through sriov_numvfs on igb (VFs bound to igbvf) and nvme (VFs not probed: their
 # secondary controllers are offline in QEMU), twice each. On the stock kernel VF add/del runs

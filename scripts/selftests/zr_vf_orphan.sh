@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Sysfs `remove` of a PF whose driver leaves SR-IOV enabled in .remove (nvme in 7.3.4: "driver
 # left SR-IOV enabled after remove"). Stock 7.3.4 removes the PF but not its VFs: they are its

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Sysfs `remove` of a PF with VFs enabled (the reference's S3 path without hot-plug hardware).
 # The remover holds the rescan/remove lock and the PF's .remove disables SR-IOV; with the

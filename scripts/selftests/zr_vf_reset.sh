@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Function resets (sysfs `reset`: FLR) of the PF and of its VFs while SR-IOV is enabled and
 # disabled in a loop: the resets take the device locks, VF add/del the PF's device lock and (with

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The reference's S4 (Guenter Roeck's report), deterministic: AB-BA between device_lock(PF) and
 # the rescan/remove lock, sriov_numvfs against sysfs remove of the same PF.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # S5 of the reference on PCIe, as a deterministic recipe: unbind of the PF driver with VFs
 # enabled while pciehp removes the same PF. With VF removal under the rescan/remove lock the

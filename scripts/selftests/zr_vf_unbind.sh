@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Unbinding the PF driver with VFs enabled (the reference's S6, the Intel xe symptom): igb's
 # .remove disables SR-IOV under device_lock(PF) only, so on the stock kernel the VFs are removed

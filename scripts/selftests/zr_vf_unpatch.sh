@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The unpatch rule (Documentation/rescan-lock.rst): the livepatch is disabled while a PCIe
 # hot-unplug of a PF with VFs is under way, where the hot-plug thread holds the rescan/remove

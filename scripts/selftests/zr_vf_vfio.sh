@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # A VF bound to vfio-pci while the PF disables SR-IOV: the VF's removal goes through
 # vfio-pci's .remove under the lock the VF removal runs under (none on stock, the rescan/remove

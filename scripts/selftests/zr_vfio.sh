@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # The seed's vfio items on s390x: a zPCI function unbound from its driver and bound to vfio-pci
 # (driver_override), platform hot-unplug (QMP device_del) and re-plug of the function while

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=dash
 #
 # Every zPCI function the machine defines (zr.functions= on the command line) is enumerated
 # with its driver bound, and there are no others (zr.expect_count= overrides the count).
