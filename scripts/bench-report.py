@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """bench-report.py OUT RUNDIR...: build/bench-lock.txt from the bench boots of `make bench`.
 
-Each RUNDIR is one boot (build/runs/bench-ARCH-K); its guest.ktap carries the benchmark's lines
-"# bench: PHASE KIND PS_PER_PAIR N" (scripts/selftests/zr_bench.sh). The bench machines run
+Each RUNDIR is one boot (build/runs/bench-ARCH-K); its data records (qemu/zr/records.py) carry
+the benchmark's figures, one bench record {phase, pair, ps_per_pair, n} per timed kind of pair
+(scripts/selftests/zr_bench.sh). The bench machines run
 under QEMU's -icount shift=0,sleep=off, where a guest nanosecond is one guest instruction, so
 PS_PER_PAIR / 1000 is instructions per pair. Per architecture (one [ARCH] section of key=value
 lines): the figures of its first boot, the ratios the targets are about, and the largest
@@ -14,6 +15,11 @@ import os
 import re
 import sys
 
+# The harness's package, qemu/zr, holds the data channel's table.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "qemu"))
+from zr.records import RecordError, read_records  # noqa: E402
+
 NEED = [("stock", "outer"), ("stock", "redirect"), ("stock", "c_outer"), ("stock", "c_nested"),
         ("patched", "outer"), ("patched", "redirect"), ("patched", "nested"),
         ("patched", "direct"), ("patched", "direct_nested")]
@@ -21,14 +27,12 @@ TARGETS = {"outermost_vs_c_target": 1.0, "nested_direct_target": 0.5}
 RUN = re.compile(r"^bench-(?P<arch>[a-z0-9_]+)-(?P<k>\d+)$")
 
 
-def parse(ktap_text):
-    """{(phase, kind): ps_per_pair} and the set of N of one boot's KTAP."""
+def parse(records):
+    """{(phase, pair): ps_per_pair} and the set of N of one boot's bench records."""
     ps, ns = {}, set()
-    for line in ktap_text.splitlines():
-        f = line.split()
-        if f[:2] == ["#", "bench:"] and len(f) == 6 and f[4].isdigit() and f[5].isdigit():
-            ps[(f[2], f[3])] = int(f[4])
-            ns.add(int(f[5]))
+    for r in records:
+        ps[(r["phase"], r["pair"])] = int(r["ps_per_pair"])
+        ns.add(int(r["n"]))
     return ps, ns
 
 
@@ -102,9 +106,8 @@ def main(argv):
             print(f"bench-report: {d}: not a bench run directory (bench-ARCH-K)", file=sys.stderr)
             return 2
         try:
-            with open(os.path.join(d, "guest.ktap"), encoding="utf-8", errors="replace") as f:
-                ps, ns = parse(f.read())
-        except OSError as e:
+            ps, ns = parse(read_records(d, "bench"))
+        except (OSError, RecordError, ValueError) as e:
             print(f"bench-report: {e}", file=sys.stderr)
             return 1
         runs.setdefault(m.group("arch"), []).append((os.path.basename(d), ps, ns))

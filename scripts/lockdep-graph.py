@@ -3,9 +3,8 @@
 """lockdep-graph.py [options] LOCKDEP: draw the lock order lockdep recorded in a guest as a
 Graphviz DOT graph.
 
-LOCKDEP is a copy of the guest's /proc/lockdep ("-" reads standard input), either plain or
-embedded in a KTAP log with every line prefixed by "# lockdep: " (when any line carries the
-prefix, only the prefixed lines are read, prefix stripped). /proc/lockdep
+LOCKDEP is a copy of the guest's /proc/lockdep ("-" reads standard input; make test takes it
+from the boot's lockdep data record, qemu/zr/records.py). /proc/lockdep
 (kernel/locking/lockdep_proc.c, l_show()) prints "all lock classes:", then for every class
 
     00000000b2c6e6f9 FD:   37 BD:    1 +.+.: pci_rescan_remove_lock
@@ -34,7 +33,7 @@ without lockdep class data, a bad regex or a failing dot; 2 for a usage error.
 
 Example:
     scripts/lockdep-graph.py --highlight-cycles --title "s1 stock" -o s1.dot --svg s1.svg \\
-        runs/s390x-stock-s1.ktap
+        build/runs/s390x-stock/lockdep.txt
 """
 
 import argparse
@@ -59,9 +58,6 @@ DEFAULT_FOCUS = (
 KERNFS_NODE = "kn->active (sysfs)"
 KERNFS_CLASS = re.compile(r"^kn->active(?:#\d+)?(?:/\d+)?$")
 HEADER = "all lock classes:"
-# "# lockdep: " anywhere on the line, so console timestamps or KTAP indentation may precede it;
-# a blank /proc/lockdep line may have lost the trailing space.
-KTAP_PREFIX = re.compile(r"# lockdep:(?: (.*))?$")
 # Key ("%p": hex, or "(____ptrval____)" before pointer hashing is ready), the CONFIG_DEBUG_LOCKDEP
 # op count, the CONFIG_PROVE_LOCKING counts and usage characters, then the name.
 CLASS_LINE = re.compile(
@@ -113,11 +109,8 @@ class Graph:
 
 
 def extract_lines(text):
-    """The /proc/lockdep lines of TEXT: the "# lockdep: " lines, prefix stripped, if there is
-    any, else all lines. Trailing white space is dropped."""
-    lines = text.splitlines()
-    prefixed = [m.group(1) or "" for m in map(KTAP_PREFIX.search, lines) if m]
-    return [line.rstrip() for line in (prefixed if prefixed else lines)]
+    """The /proc/lockdep lines of TEXT, trailing white space dropped."""
+    return [line.rstrip() for line in text.splitlines()]
 
 
 def parse_lockdep(lines):
@@ -182,8 +175,7 @@ def parse_reports(text):
     "is trying to acquire lock:" followed by "but task is already holding lock:", the edge
     (held, trying). Lockdep never records the edge that closes a cycle it reports (and turns
     itself off), so /proc/lockdep alone lacks it."""
-    lines = [KTAP_PREFIX.sub("", line) for line in text.splitlines()]
-    lines = [re.sub(r"^\[\s*[0-9.]+\]\s*", "", line).strip() for line in lines]
+    lines = [re.sub(r"^\[\s*[0-9.]+\]\s*", "", line).strip() for line in text.splitlines()]
     edges = set()
     for i, line in enumerate(lines):
         if not line.endswith("is trying to acquire lock:") or i + 1 >= len(lines):
@@ -395,7 +387,7 @@ def parse_args(argv):
         prog="lockdep-graph.py",
         description="Draw the lock order of a captured /proc/lockdep as a Graphviz DOT graph.")
     p.add_argument("input", metavar="LOCKDEP",
-                   help='/proc/lockdep copy or KTAP log with "# lockdep: " lines ("-": stdin)')
+                   help='a copy of /proc/lockdep ("-": stdin)')
     p.add_argument("--focus", metavar="REGEX", action="append",
                    help="draw the classes whose name matches REGEX (repeatable; default: the "
                    "rescan/remove locks and their neighbours)")

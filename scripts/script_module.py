@@ -1,10 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """The scripts of this directory are named like the kernel's (lockdep-graph.py): their unit tests
-import them with load_script()."""
+import them with load_script(). Importing this also makes the harness's package (qemu/zr) one
+to import, as the scripts themselves do."""
 
 import importlib.util
 import os
+import sys
 from types import ModuleType
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "qemu"))
 
 
 def load_script(filename: str) -> ModuleType:

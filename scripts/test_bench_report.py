@@ -1,14 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of bench-report.py: the guest's "# bench:" lines into instructions per pair, the
+"""Unit tests of bench-report.py: the guest's bench records into instructions per pair, the
 target ratios, the determinism check across boots, incomplete boots refused.
 
 Run from scripts/: python3 -m unittest test_bench_report"""
 
+import json
 import os
 import tempfile
 import unittest
 
 from script_module import load_script
+from zr import records
 
 br = load_script("bench-report.py")
 
@@ -18,8 +20,14 @@ FIGS = {("stock", "outer"): 40000, ("stock", "redirect"): 60000, ("stock", "c_ou
         ("patched", "direct"): 44000, ("patched", "direct_nested"): 16000}
 
 
-def ktap(figs, n=20000):
-    return "".join(f"  # bench: {p} {k} {v} {n}\n" for (p, k), v in figs.items())
+def data(figs, n=20000):
+    """A bench boot's data records, as zr_bench sends them."""
+    return "".join(json.dumps({"test": "zr_bench", "kind": "bench", "phase": p, "pair": k,
+                               "ps_per_pair": v, "n": n}) + "\n" for (p, k), v in figs.items())
+
+
+def parse(text):
+    return br.parse(records.parse(text, "data.jsonl"))
 
 
 class BenchReport(unittest.TestCase):
@@ -28,7 +36,7 @@ class BenchReport(unittest.TestCase):
         for name, text in boots:
             d = os.path.join(tmp, name)
             os.makedirs(d)
-            with open(os.path.join(d, "guest.ktap"), "w", encoding="utf-8") as f:
+            with open(os.path.join(d, records.FILE), "w", encoding="utf-8") as f:
                 f.write(text)
             dirs.append(d)
         return dirs
@@ -37,7 +45,7 @@ class BenchReport(unittest.TestCase):
         return dict(s.split("=", 1) for s in text.splitlines() if "=" in s)
 
     def test_figures_are_instructions_and_ratios(self):
-        ps, ns = br.parse(ktap(FIGS))
+        ps, ns = parse(data(FIGS))
         self.assertEqual(ns, {20000})
         f = br.figures(ps)
         self.assertEqual(f["stock_outer_instr_per_pair"], 40.0)
@@ -49,7 +57,7 @@ class BenchReport(unittest.TestCase):
     def test_two_equal_boots_are_deterministic(self):
         with tempfile.TemporaryDirectory() as tmp:
             out = os.path.join(tmp, "out.txt")
-            dirs = self.run_dirs(tmp, ("bench-s390x-1", ktap(FIGS)), ("bench-s390x-2", ktap(FIGS)))
+            dirs = self.run_dirs(tmp, ("bench-s390x-1", data(FIGS)), ("bench-s390x-2", data(FIGS)))
             self.assertEqual(br.main(["x", out] + dirs), 0)
             with open(out, encoding="utf-8") as f:
                 text = f.read()
@@ -62,8 +70,8 @@ class BenchReport(unittest.TestCase):
     def test_a_difference_between_boots_is_reported(self):
         other = dict(FIGS)
         other[("patched", "direct")] = 45000
-        text, errors = br.report({"x86_64": [("bench-x86_64-1", *br.parse(ktap(FIGS))),
-                                             ("bench-x86_64-2", *br.parse(ktap(other)))]})
+        text, errors = br.report({"x86_64": [("bench-x86_64-1", *parse(data(FIGS))),
+                                             ("bench-x86_64-2", *parse(data(other)))]})
         self.assertEqual(errors, [])
         v = self.values(text)
         self.assertEqual(v["deterministic"], "no")
@@ -72,7 +80,7 @@ class BenchReport(unittest.TestCase):
     def test_an_incomplete_boot_is_an_error(self):
         partial = {k: v for k, v in FIGS.items() if k != ("stock", "c_outer")}
         with tempfile.TemporaryDirectory() as tmp:
-            dirs = self.run_dirs(tmp, ("bench-s390x-1", ktap(partial)))
+            dirs = self.run_dirs(tmp, ("bench-s390x-1", data(partial)))
             self.assertEqual(br.main(["x", os.path.join(tmp, "o")] + dirs), 1)
 
     def test_usage(self):

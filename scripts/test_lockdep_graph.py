@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of lockdep-graph.py: /proc/lockdep parsing, KTAP prefix stripping, focus graph with
+"""Unit tests of lockdep-graph.py: /proc/lockdep parsing, focus graph with
 direct and indirect edges, kn->active collapsing, cycle highlighting, DOT quoting and the command
 line (exit statuses, -o, --svg without Graphviz).
 
@@ -87,17 +87,6 @@ class ParseTest(unittest.TestCase):
         self.assertIn(("kn->active#12", "(wq_completion)events"), data.edges)
         self.assertIn("&(&zdev->irq_lock)->rlock", data.classes)
         self.assertEqual(len(data.edges), 12)
-
-    def test_ktap_prefix_is_stripped(self):
-        ktap = ["KTAP version 1", "1..1", "# zr_s1: remove of zpci function 1"]
-        for line in FIXTURE.splitlines():
-            # Blank lines may lose the space after the colon.
-            ktap.append("# lockdep: " + line if line else "# lockdep:")
-        ktap.append("ok 1 zr_s1")
-        data = lg.parse_lockdep(lg.extract_lines("\n".join(ktap) + "\n"))
-        plain = lg.parse_lockdep(lg.extract_lines(FIXTURE))
-        self.assertEqual(data.edges, plain.edges)
-        self.assertEqual(sorted(data.classes), sorted(plain.classes))
 
     def test_without_prove_locking_columns(self):
         data = lg.parse_lockdep(["all lock classes:", "00000000b2c6e6f9: pci_bus_sem", ""])

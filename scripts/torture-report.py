@@ -1,48 +1,36 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""torture-report.py OUT.md RUNDIR BOOT...: the torture figures of the given boots (their
-"# torture: key=value ..." lines in RUNDIR/BOOT/guest.ktap, printed by zr_torture.sh) as a
+"""torture-report.py OUT.md RUNDIR BOOT...: the torture figures of the given boots (the torture
+records zr_torture.sh sends, RUNDIR/BOOT's data records: qemu/zr/records.py) as a
 Markdown report: one row a run, the operations per kind, and per architecture the patched/stock
 ratio of operations per second over the safe mix (the operations the stock kernel survives).
 Exits 1 with a message if no boot has torture figures."""
 
 import os
-import re
 import sys
 
-FIELDS = ["arch", "kernel", "mix", "seed", "workers", "budget", "seconds", "ops", "ok", "failed",
-          "ops_per_s", "lockdep", "hung", "warnings", "lost", "stuck"]
+# The harness's package, qemu/zr, holds the data channel's table.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                "qemu"))
+from zr.records import TORTURE, RecordError, read_records  # noqa: E402
+
+# The table's columns: the record's fields but the host worker's counts (the last column).
+FIELDS = [f for f in TORTURE if f != "host"]
 
 
-def parse_line(text):
-    """The key=value words of one torture line; host=[...] is kept whole."""
-    rec, ops = {}, {}
-    m = re.search(r"host=\[([^\]]*)\]", text)
-    if m:
-        rec["host"] = m.group(1)
-        text = text[:m.start()] + text[m.end():]
-    for word in text.split():
-        if "=" not in word:
+def parse_record(record):
+    """One torture record as a row: its fields as text, the OP.RESULT counts under per_op."""
+    row, ops = {}, {}
+    for key, value in record.items():
+        if key in ("test", "kind"):
             continue
-        key, value = word.split("=", 1)
         if "." in key:
             op, result = key.split(".", 1)
             ops.setdefault(op, {})[result] = int(value)
         else:
-            rec[key] = value
-    rec["per_op"] = ops
-    return rec
-
-
-def parse_ktap(path):
-    """Every torture record of one boot's guest KTAP."""
-    recs = []
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            m = re.search(r"# torture: (arch=.*)$", line.rstrip("\n"))
-            if m:
-                recs.append(parse_line(m.group(1)))
-    return recs
+            row[key] = str(value)
+    row["per_op"] = ops
+    return row
 
 
 def ratios(rows):
@@ -61,7 +49,7 @@ def ratios(rows):
 
 def render(rows):
     lines = ["# Torture figures", "",
-             "Written by scripts/torture-report.py from the boots' `# torture:` lines "
+             "Written by scripts/torture-report.py from the boots' torture records "
              "(scripts/selftests/zr_torture.sh); see Documentation/torture.rst.", "",
              "| boot | arch | kernel | mix | seed | workers | s | ops | ok | failed | ops/s "
              "| lockdep | hung | WARN/BUG | lost | stuck | host (QMP) |",
@@ -93,12 +81,15 @@ def main(argv):
     out, rundir, boots = argv[1], argv[2], argv[3:]
     rows = []
     for boot in boots:
-        path = os.path.join(rundir, boot, "guest.ktap")
-        if not os.path.exists(path):
-            continue
-        for rec in parse_ktap(path):
-            rec["boot"] = boot
-            rows.append(rec)
+        try:
+            recs = read_records(os.path.join(rundir, boot), "torture")
+        except (OSError, RecordError) as e:
+            print(f"torture-report: {e}", file=sys.stderr)
+            return 1
+        for rec in recs:
+            row = parse_record(rec)
+            row["boot"] = boot
+            rows.append(row)
     if not rows:
         print("torture-report: no torture figures in the boots given", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ import os
 import sys
 import time
 
-from . import console
+from . import console, records
 from .diagnose import emulator_crash, tcg_freeze
 from .files import read_text as read
 from .ktap import Results, parse_guest_ktap
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"boot.py: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.rundir, exist_ok=True)
-    for stale in ("console.log", "guest.ktap", "results.ktap", "summary.json"):
+    for stale in ("console.log", "guest.ktap", records.FILE, "results.ktap", "summary.json"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(args.rundir, stale))
 
@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                            os.path.join(args.rundir, "qemu.out"))
     boot = Boot(runner.reached_init, runner.finished, runner.killed, runner.timeouts, guest,
                 plan, nsuites, crash, seen, unexpected)
-    res.add_suite(f"{args.name}-host", host_checks(boot, expect))
+    host = host_checks(boot, expect)
+    data = records.verdict(args.rundir)
+    if data is not None:
+        host.append((data[0], data[1], ""))
+    res.add_suite(f"{args.name}-host", host)
 
     ktap = res.ktap()
     with open(os.path.join(args.rundir, "results.ktap"), "w", encoding="utf-8") as f:

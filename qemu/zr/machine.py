@@ -6,6 +6,8 @@ import os
 import tomllib
 from typing import Any
 
+from . import records
+
 Machine = dict[str, Any]
 
 
@@ -144,7 +146,9 @@ def qemu_argv(machine: Machine, kernel: str, initrd: str, append: str, rundir: s
             "-chardev", f"socket,id=zrctl,path={rundir}/ctl.sock,server=on,wait=off",
             "-device", "virtserialport,chardev=zrctl,name=zr.ctl,bus=zrvser.0",
             "-chardev", f"file,id=zrktap,path={rundir}/guest.ktap",
-            "-device", "virtserialport,chardev=zrktap,name=zr.ktap,bus=zrvser.0"]
+            "-device", "virtserialport,chardev=zrktap,name=zr.ktap,bus=zrvser.0",
+            "-chardev", f"file,id=zrdata,path={rundir}/{records.FILE}",
+            "-device", f"virtserialport,chardev=zrdata,name={records.PORT},bus=zrvser.0"]
     for be in machine.get("backend", []):
         argv += [be["option"], be["arg"]]
     for extra in mc.get("devices", []):

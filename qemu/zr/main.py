@@ -23,6 +23,7 @@ import re
 import subprocess
 import sys
 
+from . import records
 from . import scenarios as scenario_table
 from .files import load_json
 from .machine import UsageError
@@ -301,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         return rc
     if o.cmd == "bench":
         for b in s.plan:
-            stale = os.path.join(RUNS, b.name, "guest.ktap")
+            stale = os.path.join(RUNS, b.name, records.FILE)
             if os.path.exists(stale):
                 os.unlink(stale)
         rc = s.run()

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from . import records
 from . import scenarios as scenario_table
 from .checks import Prepared, build_checks
 from .console import log
@@ -206,12 +207,19 @@ class Session:
             print(f"# Torture figures: {torture}")
 
     def lockdep_graph(self, name: str) -> None:
-        """The lock order a boot that dumped /proc/lockdep (zr_lockdep) saw, drawn from
+        """The lock order a boot that sent its /proc/lockdep (zr_lockdep) saw, drawn from
         lockdep's own data: build/lockdep-BOOT.dot, .svg (graphviz), .cycles (one line a
-        cycle)."""
-        k = os.path.join(RUNS, name, "guest.ktap")
-        if "# lockdep: all lock classes" not in read(k):
+        cycle); the copy of /proc/lockdep in build/runs/BOOT/lockdep.txt."""
+        try:
+            dumps = records.read_records(os.path.join(RUNS, name), "lockdep")
+        except records.RecordError as e:
+            log(f"lockdep graph of {name}: {e}")
             return
+        if not dumps:
+            return
+        k = os.path.join(RUNS, name, "lockdep.txt")
+        with open(k, "w", encoding="utf-8") as f:
+            f.write(str(dumps[-1]["proc_lockdep"]) + "\n")
         base = os.path.join(BUILD, f"lockdep-{name}")
         with open(f"{base}.cycles", "w", encoding="utf-8") as err:
             rc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "lockdep-graph.py"),

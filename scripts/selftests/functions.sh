@@ -8,6 +8,7 @@
 # kernel command line) and sources the rest, one file per concern:
 #   kmsg.sh       the kernel log: canaries, the report check, the sysrq dump for the host
 #   host.sh       requests to the host (QMP hot-plug, platform events) over the control port
+#   data.sh       data records for the host (measurements, /proc/lockdep) on the data port
 #   lookup.sh     the machine's functions (zr.functions=) in sysfs, SR-IOV
 #   livepatch.sh  modules and livepatches: load, enable, disable, unload
 #   workers.sh    concurrent workers and the race scenarios built on them
@@ -107,6 +108,8 @@ export ZR_ARCH
 . "$ZR_SELFTESTS/kmsg.sh"
 # shellcheck source=host.sh
 . "$ZR_SELFTESTS/host.sh"
+# shellcheck source=data.sh
+. "$ZR_SELFTESTS/data.sh"
 # shellcheck source=lookup.sh
 . "$ZR_SELFTESTS/lookup.sh"
 # shellcheck source=livepatch.sh

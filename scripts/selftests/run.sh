@@ -30,20 +30,23 @@ buf=/tmp/zr-ktap.buf
 : >"$buf"
 ktap=
 ZR_CTL=
+ZR_DATA=
 
-# connect [WAIT]: once both ports exist, open the control port on fd 9 and send the buffered
-# KTAP; with WAIT, wait for them up to 60 s. True when connected.
+# connect [WAIT]: once the ports exist (KTAP, control, data), open the control port on fd 9 and
+# send the buffered KTAP; with WAIT, wait for them up to 60 s. True when connected.
 connect() {
 	local n=0
 	[ -n "$ktap" ] && return 0
-	while ! zr_port zr.ktap >/dev/null || ! zr_port zr.ctl >/dev/null; do
+	while ! zr_port zr.ktap >/dev/null || ! zr_port zr.ctl >/dev/null ||
+		! zr_port zr.data >/dev/null; do
 		[ -n "${1:-}" ] && [ "$n" -lt 600 ] || return 1
 		sleep 0.1
 		n=$((n + 1))
 	done
 	ktap=$(zr_port zr.ktap)
 	ZR_CTL=$(zr_port zr.ctl)
-	export ZR_CTL
+	ZR_DATA=$(zr_port zr.data)
+	export ZR_CTL ZR_DATA
 	exec 9<>"$ZR_CTL"
 	cat "$buf" >>"$ktap"
 }
@@ -81,6 +84,7 @@ for t in $tests; do
 		connect
 	fi
 	out "# zr-suite: $t"
+	export ZR_TEST=$t
 	echo "zr-test: begin $t timeout=$to" >/dev/kmsg
 	if [ -x "$ZR_SELFTESTS/$t.sh" ]; then
 		# The watchdog: at the deadline, the blocked tasks and the held locks dumped to the

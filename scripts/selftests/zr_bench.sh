@@ -6,7 +6,7 @@
 # lock debugging). In one boot: zr_bench_redirect livepatches two no-op functions; zr_bench
 # times outermost lock/unlock pairs through the stock functions and the redirect; then the
 # zpci_rrlock livepatch is enabled and zr_bench times the patched pairs, the redirect again and
-# nested pairs. Each measurement is printed as "# bench: PHASE KIND PS_PER_PAIR N" for the host.
+# nested pairs. Each measurement is a bench record for the host (zr_record; scripts/bench-report.py).
 . "$(dirname "$0")/functions.sh"
 
 n=$(zr_cmdline zr.bench_n)
@@ -21,18 +21,18 @@ fi
 zr_mod_loaded "$ZR_MOD" && zr_skip_all "$ZR_MOD is loaded already (the stock phase needs it off)"
 trap 'zr_mod_loaded zr_bench && rmmod zr_bench; zr_lp_unload $ZR_MOD; zr_lp_unload zr_bench_redirect' EXIT
 
-# measure PHASE [nested=1]: run zr_bench once, print its results as bench lines.
+# measure PHASE [nested=1]: run zr_bench once, send each of its results as a bench record.
 measure() {
-	_phase=$1
+	local phase=$1 mark lines pair ps pairs
 	shift
-	_mark="zr-bench: phase $_phase"
-	echo "$_mark" >/dev/kmsg
+	mark="zr-bench: phase $phase"
+	echo "$mark" >/dev/kmsg
 	zr_insmod "$bench" n="$n" rounds="$rounds" "$@" || return 1
 	zr_rmmod zr_bench || return 1
-	_lines=$(dmesg | awk -v m="$_mark" 'f; index($0, m) { f = 1 }' | sed -n 's/.*zr_bench: result kind=\([a-z_]*\) n=\([0-9]*\) rounds=[0-9]* ps_per_pair=\([0-9]*\).*/\1 \3 \2/p')
-	[ -n "$_lines" ] || return 1
-	echo "$_lines" | while read -r _kind _ps _n; do
-		echo "# bench: $_phase $_kind $_ps $_n"
+	lines=$(dmesg | awk -v m="$mark" 'f; index($0, m) { f = 1 }' | sed -n 's/.*zr_bench: result kind=\([a-z_]*\) n=\([0-9]*\) rounds=[0-9]* ps_per_pair=\([0-9]*\).*/\1 \3 \2/p')
+	[ -n "$lines" ] || return 1
+	echo "$lines" | while read -r pair ps pairs; do
+		zr_record bench phase="$phase" pair="$pair" ps_per_pair="$ps" n="$pairs" || return 1
 	done
 }
 

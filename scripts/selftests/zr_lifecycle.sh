@@ -86,7 +86,7 @@ while [ "$i" -le "$cycles" ]; do
 	i=$((i + 1))
 done
 zr_check "$cycles rounds of load, enable, burst ($([ -n "$storm" ] && echo 'host hot-unplug, ')unbind/bind, reset, nest 3 deep), disable during the burst, unload ($ok done)" [ "$ok" = "$cycles" ]
-echo "# lifecycle: cycles=$ok disable_with_lock_held=$held disable_with_lock_free=$free"
+zr_record lifecycle cycles="$ok" disable_with_lock_held="$held" disable_with_lock_free="$free"
 zr_check "every disable logged the lock's state and completed ($held held, $free free, $ok rounds)" \
 	[ $((held + free)) = "$ok" ]
 stock() { [ ! -d "/sys/kernel/livepatch/$ZR_MOD" ] && [ ! -e "/sys/kernel/debug/$ZR_MOD" ]; }

@@ -20,7 +20,7 @@
 # (time bound, default 10), zr.torture_ops=N (operation budget, 0 = time bound only),
 # zr.torture_workers=N (guest workers, 1..8, default 3), zr.torture_host=0 (no QMP hot-unplugs
 # from the host: QEMU 10.0.2's s390x machine segfaults under a long storm of them).
-# Its figures go to one "# torture: key=value ..." line for scripts/torture-report.py.
+# Its figures go to the host as one torture record (zr_record) for scripts/torture-report.py.
 . "$(dirname "$0")/functions.sh"
 
 case "$0" in *_full*) mix=full ;; *) mix=safe ;; esac
@@ -248,7 +248,11 @@ secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 rate=$(awk -v n="$total_ok" -v f="$total_failed" -v s="$secs" 'BEGIN { printf "%.2f", (s > 0) ? (n + f) / s : 0 }')
 kernel=stock
 zr_patched && kernel=patched
-echo "# torture: arch=$ZR_ARCH kernel=$kernel mix=$mix seed=$seed workers=$nworkers budget=$budget seconds=$secs ops=$((total_ok + total_failed)) ok=$total_ok failed=$total_failed ops_per_s=$rate lockdep=$lockdep hung=$hung warnings=$warn lost=$lost stuck=$stuck host=[${storm:-none}]$summary"
+# shellcheck disable=SC2086 # $summary is a list of OP.RESULT=N fields
+zr_record torture arch="$ZR_ARCH" kernel="$kernel" mix="$mix" seed="$seed" workers="$nworkers" \
+	budget="$budget" seconds="$secs" ops=$((total_ok + total_failed)) ok="$total_ok" \
+	failed="$total_failed" ops_per_s="$rate" lockdep="$lockdep" hung="$hung" warnings="$warn" \
+	lost="$lost" stuck="$stuck" host="${storm:-none}" $summary
 zr_check "operations done ($((total_ok + total_failed)) in $secs s, $rate ops/s; $total_ok succeeded, $total_failed failed against a concurrent removal)" [ "$total_ok" -gt 0 ]
 rm -rf "$dir"
 ktap_finished
