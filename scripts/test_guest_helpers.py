@@ -16,7 +16,7 @@ import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "qemu"))
-from zr import reports  # noqa: E402  (qemu/zr/reports.py: the one table of kernel reports)
+from zr import records, reports  # noqa: E402  (the host's tables: data records, kernel reports)
 
 CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
@@ -56,6 +56,34 @@ class GuestHelpersTest(unittest.TestCase):
         rc, out = self.run_sh(f"{fns}; entry=a ifs=b fn=c; zr_fn_get pnvme 3; "
                               'echo "$entry $ifs $fn $ZR_F"')
         self.assertEqual((rc, out), (0, "a b c nvme"))
+
+    def test_records_the_host_reads_back(self):
+        # Both ends of the data channel: zr_record's lines through the host's table.
+        with tempfile.TemporaryDirectory() as d:
+            data = os.path.join(d, records.FILE)
+            lockdep = os.path.join(d, "lockdep")
+            with open(data, "w", encoding="utf-8"), open(lockdep, "w", encoding="utf-8") as f:
+                f.write('all lock classes:\n00 FD: 1 BD: 2 +.+.: a "b"\\c\t\n -> [01] d\n')
+            rc, out = self.run_sh(
+                f"export ZR_DATA={data} ZR_TEST=zr_x; "
+                "zr_record bench phase=stock pair=outer ps_per_pair=22000 n=100000 && "
+                f"zr_record lockdep proc_lockdep=@{lockdep} && "
+                "zr_record lifecycle cycles=3 disable_with_lock_held=01 disable_with_lock_free=-2 && "
+                "! zr_record bench 'not a field'")
+            self.assertEqual((rc, out), (0, '# zr_record: "not a field" is not FIELD=VALUE'))
+            with open(data, encoding="utf-8") as f:
+                got = records.parse(f.read(), data)
+        self.assertEqual(got[0], {"test": "zr_x", "kind": "bench", "phase": "stock",
+                                  "pair": "outer", "ps_per_pair": 22000, "n": 100000})
+        self.assertEqual(got[1]["proc_lockdep"],
+                         'all lock classes:\n00 FD: 1 BD: 2 +.+.: a "b"\\c\t\n -> [01] d')
+        self.assertEqual((got[2]["disable_with_lock_held"], got[2]["disable_with_lock_free"]),
+                         ("01", -2))
+        self.assertEqual(len(got), 3)
+
+    def test_no_record_without_the_data_port(self):
+        self.assertEqual(self.run_sh("ZR_DATA=; zr_record bench n=1"),
+                         (1, "# no data channel to the host"))
 
     def test_num_in(self):
         for value, want in (("1", 0), ("1000", 0), ("0", 1), ("1001", 1), ("", 1), ("010", 1),
