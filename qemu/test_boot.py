@@ -1,17 +1,13 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Unit tests of the QEMU runner: machine loading, QEMU argv, guest KTAP and console parsing."""
+"""Unit tests of what the boot runner reads after a boot: the guest's KTAP, the console's reports
+and lost timers, vCPU states and QEMU crashes. Run from qemu/: python3 -m unittest test_boot"""
 
-import asyncio
 import os
 import tempfile
 import textwrap
 import unittest
 
-from zr import console, control, diagnose, ktap, machine
-
-S390X = os.path.join(os.path.dirname(__file__), "machines", "s390x.toml")
-X86_64 = os.path.join(os.path.dirname(__file__), "machines", "x86_64.toml")
-S390X_SRIOV = os.path.join(os.path.dirname(__file__), "machines", "s390x-sriov.toml")
+from zr import console, diagnose, ktap
 
 
 def write(tmp, name, text):
@@ -19,124 +15,6 @@ def write(tmp, name, text):
     with open(path, "w", encoding="utf-8") as f:
         f.write(textwrap.dedent(text))
     return path
-
-
-class MachineTest(unittest.TestCase):
-    def test_s390x_definition_loads(self):
-        m = machine.load_machine(S390X)
-        self.assertEqual(m["machine"]["arch"], "s390x")
-        self.assertEqual([f["id"] for f in m["function"]], ["zigb", "znvme", "znet"])
-
-    def test_zpci_device_comes_first_and_targets_the_function(self):
-        m = machine.load_machine(S390X)
-        devs = machine.function_qdevs(m, m["function"][2])
-        self.assertEqual(devs[0], {"driver": "zpci", "id": "zpci-znet", "uid": 3, "fid": 3,
-                                   "target": "znet"})
-        self.assertEqual(devs[1], {"driver": "virtio-net-pci", "id": "znet", "netdev": "nd1",
-                                   "romfile": ""})
-
-    def test_argv_has_console_qmp_and_restricted_user_net(self):
-        m = machine.load_machine(S390X)
-        argv = machine.qemu_argv(m, "k", "i", "zr.functions=x", "/r")
-        self.assertIn("console=ttysclp0 cio_ignore=all,!condev zr.functions=x", argv)
-        # The host channel is a zPCI function of its own, its zpci device first.
-        i = argv.index("virtio-serial-pci,id=zrvser")
-        self.assertEqual(argv[i - 3:i], ["-device", "zpci,id=zpci-zrvser,uid=16,fid=16,target=zrvser", "-device"])
-        self.assertIn("unix:/r/qmp.sock,server=on,wait=off", argv)
-        nets = [a for a in argv if a.startswith("user,")]
-        self.assertTrue(nets and all("restrict=on" in a for a in nets))
-
-    def test_guest_cmdline_lists_functions(self):
-        m = machine.load_machine(S390X)
-        self.assertEqual(machine.guest_cmdline(m),
-                         "zr.functions=zigb:1:igb;znvme:2:nvme;znet:3:virtio-pci zr.control_fid=16")
-
-    def test_x86_64_functions_sit_in_root_port_slots(self):
-        m = machine.load_machine(X86_64)
-        self.assertEqual(machine.guest_cmdline(m), "zr.functions=pigb:1:igb;pnvme:2:nvme;pigb2:3:igb")
-        devs = machine.function_qdevs(m, m["function"][0])
-        self.assertEqual(devs, [{"driver": "igb", "id": "pigb", "bus": "rp1", "netdev": "nd0",
-                                 "romfile": ""}])
-        argv = machine.qemu_argv(m, "k", "i", "", "/r")
-        ports = [argv[i + 1] for i, a in enumerate(argv) if a == "-device"]
-        # Every function's bus is a root port created before it.
-        for fn in m["function"]:
-            port = next(i for i, d in enumerate(ports) if d.startswith(f"pcie-root-port,id={fn['bus']},"))
-            self.assertLess(port, next(i for i, d in enumerate(ports) if f",id={fn['id']}," in d))
-        self.assertIn("virtio-serial-pci,id=zrvser", argv)
-
-    def test_bad_definitions_are_refused(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            cases = {
-                "nomachine.toml": "x = 1\n",
-                "dup.toml": """
-                    [machine]
-                    arch = "x86_64"
-                    qemu = "q"
-                    args = []
-                    console = "ttyS0"
-                    control = "virtio-serial-pci"
-                    [[function]]
-                    id = "a"
-                    device = "d"
-                    driver = "x"
-                    [[function]]
-                    id = "a"
-                    device = "d"
-                    driver = "x"
-                    """,
-                "nofid.toml": """
-                    [machine]
-                    arch = "s390x"
-                    qemu = "q"
-                    args = []
-                    console = "c"
-                    control = "v"
-                    [[function]]
-                    id = "a"
-                    device = "d"
-                    driver = "x"
-                    """,
-                "noslot.toml": """
-                    [machine]
-                    arch = "x86_64"
-                    qemu = "q"
-                    args = []
-                    console = "c"
-                    control = "v"
-                    [[function]]
-                    id = "a"
-                    device = "d"
-                    driver = "x"
-                    bus = "rp1"
-                    """,
-                "ctlfid.toml": """
-                    [machine]
-                    arch = "s390x"
-                    qemu = "q"
-                    args = []
-                    console = "c"
-                    control = "v"
-                    control_fid = 1
-                    [[function]]
-                    id = "a"
-                    device = "d"
-                    driver = "x"
-                    uid = 1
-                    fid = 1
-                    """,
-                "broken.toml": "[machine\n",
-            }
-            for name, text in cases.items():
-                with self.subTest(name=name), self.assertRaises(machine.UsageError):
-                    machine.load_machine(write(tmp, name, text))
-            with self.assertRaises(machine.UsageError):
-                machine.load_machine(os.path.join(tmp, "missing.toml"))
-
-    def test_props_need_key_value(self):
-        self.assertEqual(machine.parse_props("a=b,c="), {"a": "b", "c": ""})
-        with self.assertRaises(machine.UsageError):
-            machine.parse_props("a=b,oops")
 
 
 GUEST_OK = """\
@@ -339,111 +217,6 @@ class EmulatorCrash(unittest.TestCase):
         self.assertIsNone(diagnose.emulator_crash(-9, "test x ran past its deadline", "/nonexistent"))
 
 
-class OurQemuTest(unittest.TestCase):
-    """The s390x-sriov machine runs our QEMU build, given with --qemu."""
-
-    def test_every_machine_definition_loads(self):
-        d = os.path.join(os.path.dirname(__file__), "machines")
-        for name in sorted(os.listdir(d)):
-            with self.subTest(name):
-                machine.load_machine(os.path.join(d, name))
-
-    def test_patched_machine_needs_our_binary(self):
-        m = machine.load_machine(S390X_SRIOV)
-        self.assertIn("-global", m["machine"]["args"])
-        with self.assertRaisesRegex(machine.UsageError, "pass --qemu"):
-            machine.qemu_argv(m, "k", "i", "", "/r")
-        with self.assertRaisesRegex(machine.UsageError, "not an executable"):
-            machine.qemu_argv(m, "k", "i", "", "/r", qemu="/nonexistent/qemu")
-        argv = machine.qemu_argv(m, "k", "i", "", "/r", qemu="/bin/true")
-        self.assertEqual(argv[0], "/bin/true")
-        self.assertIn("s390-pcihost.x-sriov=on", argv)
-        # Debian's binary stays the default elsewhere; --qemu overrides it.
-        self.assertEqual(machine.qemu_argv(machine.load_machine(S390X), "k", "i", "", "/r")[0],
-                         "qemu-system-s390x")
-
-    def test_zpci_properties_and_bad_qemu_keys(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            base = """
-                [machine]
-                arch = "s390x"
-                args = []
-                console = "c"
-                control = "x"
-                {qemu}
-                [[function]]
-                id = "f"
-                device = "igb"
-                driver = "igb"
-                uid = 1
-                fid = 1
-                {zpci}
-                """
-            ok = machine.load_machine(write(tmp, "ok.toml", base.format(
-                qemu="qemu_patched = true", zpci="zpci = { pchid = 256 }")))
-            self.assertEqual(machine.function_qdevs(ok, ok["function"][0])[0]["pchid"], 256)
-            for name, qemu, zpci, msg in (
-                    ("both", 'qemu = "q"\nqemu_patched = true', "", "either 'qemu'"),
-                    ("none", "", "", "either 'qemu'"),
-                    ("nobool", 'qemu_patched = "yes"', "", "true or false"),
-                    ("zpcitype", 'qemu = "q"', 'zpci = "pchid=1"', "table of zpci"),
-                    ("zpciclash", 'qemu = "q"', "zpci = { fid = 7 }", "set by the runner")):
-                with self.subTest(name), self.assertRaisesRegex(machine.UsageError, msg):
-                    machine.load_machine(write(tmp, f"{name}.toml", base.format(qemu=qemu, zpci=zpci)))
-
-    def test_platform_event_is_a_qom_set_of_the_zpci_function(self):
-        class R:
-            fns = {"pigb": {"id": "pigb"}}
-
-            def __init__(self):
-                self.sent = []
-
-            async def qmp_cmd(self, cmd, arguments=None):
-                self.sent.append((cmd, arguments))
-
-        async def go():
-            r = R()
-            self.assertTrue((await control.Control.platform_event(r, "pigb", "2", "hard-deconfigure")).ok)
-            self.assertTrue((await control.Control.platform_event(r, "pigb", "configure")).ok)
-            self.assertIn("unknown function", (await control.Control.platform_event(r, "x", "error")).payload)
-            self.assertIn("not a number", (await control.Control.platform_event(r, "pigb", "v", "error")).payload)
-            self.assertEqual(r.sent, [
-                ("qom-set", {"path": "/machine/peripheral/zpci-pigb/vf[2]",
-                             "property": "x-platform-event", "value": "hard-deconfigure"}),
-                ("qom-set", {"path": "/machine/peripheral/zpci-pigb",
-                             "property": "x-platform-event", "value": "configure"})])
-        asyncio.run(go())
-
-
-class RequestTest(unittest.TestCase):
-    """The guest's requests: the table's arity checks and the ACK lines of typed replies."""
-
-    def control(self, tmp):
-        m = machine.load_machine(X86_64)
-        return control.Control(m, tmp, 0.0)
-
-    def test_replies_on_the_wire(self):
-        self.assertEqual(control.DONE.wire("3.1"), "ACK 3.1 ok")
-        self.assertEqual(control.Reply(True, "unplug=1 plug=1").wire("3.2"), "ACK 3.2 ok unplug=1 plug=1")
-        self.assertEqual(control.refused("no storm runs").wire("3.3"), "ACK 3.3 err no storm runs")
-
-    def test_the_table_checks_verbs_and_arguments(self):
-        async def go(c):
-            self.assertTrue((await c.handle(["ping"])).ok)
-            bad = await c.handle(["ping", "x"])
-            self.assertFalse(bad.ok)
-            self.assertIn("usage: ping", bad.payload)
-            self.assertIn("bad request 'nope'", (await c.handle(["nope"])).payload)
-            self.assertIn("bad request ''", (await c.handle([])).payload)
-            self.assertIn("unknown function 'zz'", (await c.handle(["plug", "zz"])).payload)
-            self.assertIn("not a number", (await c.handle(["wait-deleted", "pigb", "x"])).payload)
-            self.assertIn("usage: storm-start", (await c.handle(["storm-start", "1"])).payload)
-        with tempfile.TemporaryDirectory() as tmp:
-            c = self.control(tmp)
-            asyncio.run(go(c))
-            c.close()
-
-
 class TimerLostTest(unittest.TestCase):
     LINE = ("[  106.640012] rcu: rcu_sched kthread timer wakeup didn't happen for 6492 jiffies! "
             "g3181 f0x0 RCU_GP_WAIT_FQS(5) ->state=I\n")
@@ -456,69 +229,6 @@ class TimerLostTest(unittest.TestCase):
             # The guest's KTAP echo of the words is no kernel line.
             echo = write(tmp, "echo.log", "  # rcu: rcu_sched kthread timer wakeup didn't happen for 1 jiffies\n")
             self.assertIsNone(console.timer_lost(echo, "killed"))
-
-
-class FakeControl:
-    """What Storm and Control.storm_start use of a Control: functions, unplug/plug, the QMP log."""
-
-    def __init__(self, busy=0, fail_plug=False):
-        self.fns = {"a": {}, "b": {}}
-        self.storm = None
-        self.busy, self.fail_plug = busy, fail_plug
-        self.present = {"a": True, "b": True}
-        self.log = []
-
-    def qlog(self, kind, obj):
-        self.log.append((kind, obj))
-
-    async def unplug(self, fn, timeout=60):
-        await asyncio.sleep(0)
-        if self.busy:
-            self.busy -= 1
-            raise RuntimeError("Device a is busy")
-        self.present[fn] = False
-        return control.DONE
-
-    async def plug(self, fn):
-        await asyncio.sleep(0)
-        if self.fail_plug:
-            return control.refused("device_add refused")
-        self.present[fn] = True
-        return control.DONE
-
-
-class StormTest(unittest.TestCase):
-    def test_bad_requests_are_refused(self):
-        r = FakeControl()
-        for rest, msg in ((["1", "2"], "usage"), (["x", "0", "a"], "integers"),
-                          (["-1", "0", "a"], ">= 0"), (["1", "70000", "a"], "0..60000"),
-                          (["1", "0", "zz"], "unknown function 'zz'")):
-            self.assertIn(msg, control.Control.storm_start(r, rest).payload)
-        self.assertIsNone(r.storm)
-
-    def test_runs_and_stops_with_everything_back(self):
-        async def go():
-            r = FakeControl(busy=2)
-            self.assertTrue(control.Control.storm_start(r, ["7", "0", "a", "b"]).ok)
-            self.assertIn("already", control.Control.storm_start(r, ["7", "0", "a"]).payload)
-            await asyncio.sleep(0.05)
-            res = await control.Control.storm_stop(r)
-            self.assertTrue(res.ok and res.payload.startswith("unplug="), res)
-            self.assertEqual(r.present, {"a": True, "b": True})
-            n = dict(kv.split("=") for kv in res.payload.split())
-            self.assertEqual(n["unplug"], n["plug"])
-            self.assertEqual(n["busy"], "2")
-            self.assertGreater(int(n["unplug"]), 0)
-            self.assertIn("no storm", (await control.Control.storm_stop(r)).payload)
-        asyncio.run(go())
-
-    def test_failed_replug_is_an_error(self):
-        async def go():
-            r = FakeControl(fail_plug=True)
-            control.Control.storm_start(r, ["1", "0", "a"])
-            await asyncio.sleep(0.05)
-            self.assertIn("re-plugging a failed", (await control.Control.storm_stop(r)).payload)
-        asyncio.run(go())
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 #
 # host-tests.sh RESULTS [--our-qemu BIN]: run the host-side tests and append "NAME PASSED FAILED
 # SKIPPED" lines to RESULTS (failure names to RESULTS.failures):
-#   - the QEMU runner's unit tests (qemu/test_boot.py, Python unittest),
+#   - the harness's unit tests (qemu/test_*.py but test_our_qemu.py, Python unittest),
 #   - the unit tests of the build and report scripts (scripts/test_*.py),
 #   - cargo test of every crate under tools/.
 # With --our-qemu, only the guest-less checks of our qemu-system-s390x BIN (qemu/test_our_qemu.py),
@@ -35,7 +35,7 @@ if [ "${2:-}" = --our-qemu ]; then
 		py_suite host-our-qemu "checks of our QEMU" "$ZR_TOP/qemu" -v test_our_qemu
 	exit 0
 fi
-py_suite host-qemu-runner "harness unit tests" "$ZR_TOP/qemu" -v test_boot test_suite test_sysrq test_records
+py_suite host-qemu-runner "harness unit tests" "$ZR_TOP/qemu" -v test_boot test_machine test_control test_suite test_sysrq test_records
 py_suite host-scripts "script unit tests" "$ZR_TOP/scripts" discover -v -s . -p 'test_*.py'
 
 for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
