@@ -14,6 +14,7 @@ import unittest
 from unittest import mock
 
 from script_module import load_script
+from zr import lockdep as ld
 
 lg = load_script("lockdep-graph.py")
 
@@ -59,9 +60,9 @@ FIXTURE = textwrap.dedent("""\
     """)
 
 
-def graph_of(text=FIXTURE, focus=lg.DEFAULT_FOCUS, through=2, collapse=True):
-    data = lg.parse_lockdep(lg.extract_lines(text))
-    return data, lg.build_graph(data, lg.compile_focus(focus), through, collapse)
+def graph_of(text=FIXTURE, focus=ld.DEFAULT_FOCUS, through=2, collapse=True):
+    data = ld.parse_lockdep(ld.extract_lines(text))
+    return data, ld.build_graph(data, ld.compile_focus(focus), through, collapse)
 
 
 def run_main(argv):
@@ -77,7 +78,7 @@ def run_main(argv):
 
 class ParseTest(unittest.TestCase):
     def test_classes_and_direct_edges(self):
-        data = lg.parse_lockdep(lg.extract_lines(FIXTURE))
+        data = ld.parse_lockdep(ld.extract_lines(FIXTURE))
         self.assertEqual(len(data.classes), 11)
         c = data.classes["pci_rescan_remove_lock"]
         self.assertEqual((c.key, c.fd, c.bd, c.usage), ("00000000b2c6e6f9", 37, 3, "+.+."))
@@ -89,13 +90,13 @@ class ParseTest(unittest.TestCase):
         self.assertEqual(len(data.edges), 12)
 
     def test_without_prove_locking_columns(self):
-        data = lg.parse_lockdep(["all lock classes:", "00000000b2c6e6f9: pci_bus_sem", ""])
+        data = ld.parse_lockdep(["all lock classes:", "00000000b2c6e6f9: pci_bus_sem", ""])
         self.assertIsNone(data.classes["pci_bus_sem"].fd)
 
     def test_empty_input_is_an_error(self):
         for text in ("", "all lock classes:\n", "some unrelated log\n"):
-            with self.assertRaises(lg.LockdepError):
-                lg.parse_lockdep(lg.extract_lines(text))
+            with self.assertRaises(ld.LockdepError):
+                ld.parse_lockdep(ld.extract_lines(text))
 
 
 class GraphTest(unittest.TestCase):
@@ -136,45 +137,45 @@ class GraphTest(unittest.TestCase):
 
     def test_kn_active_collapsed(self):
         _, g = graph_of()
-        self.assertIn(lg.KERNFS_NODE, g.nodes)
-        self.assertEqual(g.nodes[lg.KERNFS_NODE], ["kn->active#12", "kn->active#13"])
+        self.assertIn(ld.KERNFS_NODE, g.nodes)
+        self.assertEqual(g.nodes[ld.KERNFS_NODE], ["kn->active#12", "kn->active#13"])
         self.assertNotIn("kn->active#12", g.nodes)
-        self.assertEqual(g.edges[(lg.KERNFS_NODE, "pci_rescan_remove_lock")], ())
-        self.assertEqual(g.edges[(lg.KERNFS_NODE, "zpci_add_remove_lock")], ())
+        self.assertEqual(g.edges[(ld.KERNFS_NODE, "pci_rescan_remove_lock")], ())
+        self.assertEqual(g.edges[(ld.KERNFS_NODE, "zpci_add_remove_lock")], ())
         # kn->active#13 -> kn->active#12 is no self loop of the merged node.
-        self.assertNotIn((lg.KERNFS_NODE, lg.KERNFS_NODE), g.edges)
+        self.assertNotIn((ld.KERNFS_NODE, ld.KERNFS_NODE), g.edges)
 
     def test_no_collapse_kernfs(self):
         _, g = graph_of(collapse=False)
-        self.assertNotIn(lg.KERNFS_NODE, g.nodes)
+        self.assertNotIn(ld.KERNFS_NODE, g.nodes)
         self.assertEqual(g.edges[("kn->active#13", "kn->active#12")], ())
         self.assertEqual(g.edges[("kn->active#12", "pci_rescan_remove_lock")], ())
 
     def test_bad_regex(self):
-        with self.assertRaises(lg.LockdepError):
-            lg.compile_focus(["pci_(bus"])
+        with self.assertRaises(ld.LockdepError):
+            ld.compile_focus(["pci_(bus"])
 
 
 class CycleTest(unittest.TestCase):
     def test_ab_ba_cycle_detected(self):
         _, g = graph_of()
-        red, cycles = lg.find_cycles(g)
+        red, cycles = ld.find_cycles(g)
         self.assertEqual(cycles, [["pci_rescan_remove_lock", "zpci_add_remove_lock",
                                    "pci_rescan_remove_lock"]])
         self.assertEqual(red, {("pci_rescan_remove_lock", "zpci_add_remove_lock"),
                                ("zpci_add_remove_lock", "pci_rescan_remove_lock")})
 
     def test_self_loop_and_three_cycle(self):
-        g = lg.Graph({n: [n] for n in "abcd"},
+        g = ld.Graph({n: [n] for n in "abcd"},
                      {("a", "b"): (), ("b", "c"): (), ("c", "a"): ("x",), ("d", "d"): (),
                       ("c", "d"): ()})
-        red, cycles = lg.find_cycles(g)
+        red, cycles = ld.find_cycles(g)
         self.assertEqual(cycles, [["a", "b", "c", "a"], ["d", "d"]])
         self.assertEqual(red, {("a", "b"), ("b", "c"), ("c", "a"), ("d", "d")})
 
     def test_cycle_edges_red_in_dot(self):
         data, g = graph_of()
-        red, _ = lg.find_cycles(g)
+        red, _ = ld.find_cycles(g)
         dot = lg.render_dot(data, g, "s1 stock", red)
         self.assertIn('"pci_rescan_remove_lock" -> "zpci_add_remove_lock" '
                       '[color=red, fontcolor=red, penwidth=2];', dot)
@@ -283,16 +284,16 @@ REPORT = """\
 
 class ReportTest(unittest.TestCase):
     def test_refused_edge(self):
-        self.assertEqual(lg.parse_reports(REPORT),
+        self.assertEqual(ld.parse_reports(REPORT),
                          {("zpci_add_remove_lock", "pci_rescan_remove_lock")})
 
     def test_nested_parentheses(self):
-        self.assertEqual(lg.report_class("0000 ((wq_completion)events){+.+.}-{0:0}, at: x"),
+        self.assertEqual(ld.report_class("0000 ((wq_completion)events){+.+.}-{0:0}, at: x"),
                          "(wq_completion)events")
-        self.assertIsNone(lg.report_class("no class here"))
+        self.assertIsNone(ld.report_class("no class here"))
 
     def test_no_report(self):
-        self.assertEqual(lg.parse_reports("plain console\nnothing to see\n"), set())
+        self.assertEqual(ld.parse_reports("plain console\nnothing to see\n"), set())
 
 
 if __name__ == "__main__":
