@@ -237,6 +237,19 @@ class Spoiled(unittest.TestCase):
         self.assertIsNone(tcg_freeze("deadline", [], elsewhere))
         self.assertIsNone(tcg_freeze("deadline", [], ""))
 
+    def test_reports_by_test(self):
+        from zr.console import OUTSIDE, reports_by_test
+        with tempfile.TemporaryDirectory() as tmp:
+            con = write(tmp, "c.log", "[    1.0] WARNING: CPU: 0 PID: 1 at x\n"
+                                      "[    2.0] zr-test: begin zr_a timeout=10\n"
+                                      "  # KTAP echo: WARNING: not a kernel line\n"
+                                      "[    2.5] INFO: task insmod:12 blocked for more than 10 seconds.\n"
+                                      "[    3.0] zr-test: end zr_a rc=0\n"
+                                      "[    4.0] zr-test: begin zr_b timeout=10\n"
+                                      "[    5.0] BUG: unable to handle page fault for address: 0\n")
+            self.assertEqual(reports_by_test(con), {OUTSIDE: ["warning"], "zr_a": ["hung-task"],
+                                                    "zr_b": ["bug"]})
+
     def test_early_report(self):
         from zr.console import early_report
         with tempfile.TemporaryDirectory() as tmp:
@@ -257,12 +270,16 @@ class Table(unittest.TestCase):
             os.makedirs(os.path.join(runs, boot))
             write(runs, f"{boot}.ktap", f"not ok 2 {sc.stock.test} # TIMEOUT\n")
             with open(os.path.join(runs, boot, "summary.json"), "w", encoding="utf-8") as f:
-                json.dump({"reports_seen": ["hung-task", "lockdep-recursive", "hung-task"],
+                json.dump({"reports_seen": ["warning", "hung-task", "lockdep-recursive"],
+                           "reports_by_test": {"(outside the tests)": ["warning"],
+                                               sc.stock.test: ["hung-task", "lockdep-recursive",
+                                                               "hung-task"]},
                            "killed": "deadline"}, f)
             out = os.path.join(runs, "scenarios.md")
             rows = scenarios.write([sc], runs, out, {boot})
             self.assertEqual(rows[0][3], "test FAIL (timeout); reports: hung-task, "
-                                         "lockdep-recursive; guest ended at the deadline")
+                                         "lockdep-recursive (rest of the boot: warning); "
+                                         "guest ended at the deadline")
             self.assertEqual(rows[0][4], "not run")
             with open(out, encoding="utf-8") as f:
                 self.assertIn("| nest | s390x |", f.read())

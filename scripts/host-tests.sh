@@ -35,7 +35,7 @@ if [ "${2:-}" = --our-qemu ]; then
 		py_suite host-our-qemu "checks of our QEMU" "$ZR_TOP/qemu" -v test_our_qemu
 	exit 0
 fi
-py_suite host-qemu-runner "harness unit tests" "$ZR_TOP/qemu" -v test_boot test_machine test_control test_suite test_sysrq test_records
+py_suite host-qemu-runner "harness unit tests" "$ZR_TOP/qemu" -v test_boot test_machine test_control test_suite test_sysrq test_records test_verdict
 py_suite host-scripts "script unit tests" "$ZR_TOP/scripts" discover -v -s . -p 'test_*.py'
 
 for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do

@@ -95,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     unexpected, seen = console.scan_console(con, set(expect.reports) | set(expect.allowed))
     crash = emulator_crash(runner.proc.returncode if runner.proc else None, runner.killed,
                            os.path.join(args.rundir, "qemu.out"))
+    by_test = console.reports_by_test(con)
     boot = Boot(runner.reached_init, runner.finished, runner.killed, runner.timeouts, guest,
-                plan, nsuites, crash, seen, unexpected)
+                plan, nsuites, crash, seen, unexpected, by_test)
     host = host_checks(boot, expect)
     data = records.verdict(args.rundir)
     if data is not None:
@@ -108,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         f.write(ktap)
     p, fl, s = res.counts()
     summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
-               "failures": res.failures(), "reports_seen": seen, "killed": runner.killed,
+               "failures": res.failures(), "reports_seen": seen,
+               "reports_by_test": by_test, "killed": runner.killed,
                "qemu_crash": crash, "early_stall": runner.stalled,
                "timer_lost": console.timer_lost(con, runner.killed),
                "early_report": console.early_report(con),

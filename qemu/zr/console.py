@@ -18,6 +18,8 @@ TEST_END = re.compile(r"zr-test: end (\S+) rc=(\d+)")
 # run.sh's watchdog, at a test's deadline, before sysrq w and d (zr/sysrq.py).
 SYSRQ_DUMP = re.compile(r"zr-test: sysrq dump")
 
+# reports_by_test's name for the kernel's lines outside every test (boot, /init, between tests).
+OUTSIDE = "(outside the tests)"
 # Only kernel messages count (PRINTK_TIME stamps them); the guest's own KTAP, echoed to the
 # console, may quote the same words.
 KERNEL_LINE = re.compile(r"^\[\s*\d+\.\d+\]")
@@ -90,6 +92,24 @@ def scan_console(path: str, expected: set[str]) -> tuple[dict[str, str], list[st
         if kind not in found:
             found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
     return {k: v for k, v in found.items() if k not in expected}, seen
+
+
+def reports_by_test(path: str) -> dict[str, list[str]]:
+    """Map test -> the report kinds the console showed while it ran (between its begin marker and
+    its end marker or the next test's begin, or the end of the console for a test the host
+    ended), in order; reports outside every test under OUTSIDE."""
+    lines = read_lines(path)
+    test_at: list[str] = []
+    test = OUTSIDE
+    for line in lines:
+        m = TEST_BEGIN.search(line) or TEST_END.search(line)
+        if m:
+            test = m.group(1) if m.re is TEST_BEGIN else OUTSIDE
+        test_at.append(test)
+    out: dict[str, list[str]] = {}
+    for i, kind in kernel_reports(lines):
+        out.setdefault(test_at[i], []).append(kind)
+    return out
 
 
 def early_report(path: str) -> str | None:

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 """The stock-vs-patched scenario table of a run (build/scenarios.md; on the terminal for make
 run): for each scenario (qemu/suite/scenarios.toml) the result of its test in the stock and in
-the patched boot (RUNS/BOOT.ktap) and the kernel reports each boot's console showed
-(RUNS/BOOT/summary.json). Scenarios whose boots did not run are listed as "not run"."""
+the patched boot (RUNS/BOOT.ktap), the kernel reports the console showed while that test ran
+and those of the rest of the boot (RUNS/BOOT/summary.json). Scenarios whose boots did not run
+are listed as "not run"."""
 
 import json
 import os
@@ -14,8 +15,12 @@ RESULT = re.compile(r"^(ok|not ok) \d+ (\S+)(?: # (.*))?$")
 Row = tuple[str, str, str, str, str]
 
 
-def boot_results(runs: str, boot: str) -> tuple[dict[str, str], list[str], str | None] | None:
-    """(suite -> result text, report kinds, killed) of one boot, or None if it did not run."""
+BootResults = tuple[dict[str, str], dict[str, list[str]], str | None]
+
+
+def boot_results(runs: str, boot: str) -> BootResults | None:
+    """(suite -> result text, test -> report kinds, killed) of one boot, or None if it did not
+    run."""
     ktap = os.path.join(runs, f"{boot}.ktap")
     summ = os.path.join(runs, boot, "summary.json")
     try:
@@ -34,7 +39,7 @@ def boot_results(runs: str, boot: str) -> tuple[dict[str, str], list[str], str |
             if directive:
                 text += f" ({directive.strip().lower()})"
             suites[name] = text
-    return suites, sorted(set(s.get("reports_seen", []))), s.get("killed")
+    return suites, s.get("reports_by_test", {}), s.get("killed")
 
 
 def cell(runs: str, side: Side | None, ran: set[str], cache: dict) -> str:
@@ -47,9 +52,14 @@ def cell(runs: str, side: Side | None, ran: set[str], cache: dict) -> str:
     res = cache[side.boot]
     if res is None:
         return "not run"
-    suites, reports, killed = res
+    suites, by_test, killed = res
+    during = sorted(set(by_test.get(side.test, [])))
+    rest = sorted({k for t, kinds in by_test.items() if t != side.test
+                   for k in kinds} - set(during))
     out = f"test {suites.get(side.test, 'missing')}"
-    out += "; reports: " + (", ".join(reports) if reports else "none")
+    out += "; reports: " + (", ".join(during) if during else "none")
+    if rest:
+        out += f" (rest of the boot: {', '.join(rest)})"
     if killed:
         out += "; guest ended at the deadline"
     return out

@@ -44,6 +44,13 @@ class Boot:
     crash: str | None
     seen: list[str]                      # report kinds on the console, in order
     unexpected: dict[str, str]           # kind -> excerpt, for kinds neither expected nor allowed
+    by_test: dict[str, list[str]] = field(default_factory=dict)  # test -> its report kinds
+
+
+def first_during(boot: Boot, kind: str) -> str:
+    """ " (first during TEST)" for the test during which the console first showed `kind`."""
+    test = next((t for t, kinds in boot.by_test.items() if kind in kinds), None)
+    return f" (first during {test})" if test else ""
 
 
 def judge_suites(results: Results, expect: Expectations) -> None:
@@ -80,5 +87,7 @@ def host_checks(boot: Boot, expect: Expectations) -> list[Leaf]:
             shows = "shows" if kind in boot.seen else "has no"
             host.append((True, f"console {shows} {kind} report (allowed in this boot)", ""))
             continue
-        host.append((kind not in boot.unexpected, f"console has no {kind} report", ""))
+        clean = kind not in boot.unexpected
+        where = "" if clean else first_during(boot, kind)
+        host.append((clean, f"console has no {kind} report{where}", ""))
     return host
