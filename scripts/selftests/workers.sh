@@ -15,10 +15,14 @@ zr_uptime() {
 	echo "${up%.*}"
 }
 
-# zr_worker NAME SECONDS CMD...: run CMD repeatedly for SECONDS in the background. Its output
-# goes nowhere: a worker stuck in the kernel must not hold the test's output pipe open.
+# zr_worker [--rounds N] NAME SECONDS CMD...: run CMD repeatedly for SECONDS (and at most N
+# times, with --rounds N > 0) in the background, in a subshell of its own: what CMD keeps in
+# global variables lasts from one round to the next. Its output goes nowhere: a worker stuck in
+# the kernel must not hold the test's output pipe open.
 zr_worker() {
-	local name=$1 secs=$2
+	local rounds=0 name secs
+	[ "$1" = --rounds ] && { rounds=$2; shift 2; }
+	name=$1 secs=$2
 	shift 2
 	zr_num_in "$secs" 1 99999 ||
 		zr_die "worker $name: '$secs' is not a number of seconds in 1..99999 (zr.race_seconds=?)"
@@ -27,6 +31,7 @@ zr_worker() {
 	(
 		w_end=$(($(zr_uptime) + secs)) w_ok=0 w_failed=0
 		while [ "$(zr_uptime)" -lt "$w_end" ]; do
+			[ "$rounds" -gt 0 ] && [ $((w_ok + w_failed)) -ge "$rounds" ] && break
 			if "$@"; then
 				w_ok=$((w_ok + 1))
 			else
@@ -72,6 +77,15 @@ zr_workers_wait() {
 		esac
 	done
 	return 1
+}
+
+# zr_workers_stuck: the number of workers still running (after zr_workers_wait: stuck).
+zr_workers_stuck() {
+	local w n=0
+	for w in $ZR_WORKERS; do
+		case "$(zr_worker_status "$w")" in *done) ;; *) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
 }
 
 # zr_worker_ok NAME: the worker finished at least one round and none failed.

@@ -99,59 +99,53 @@ for _o in $ops; do nops=$((nops + 1)); done
 zr_have_host || storm_fns=''
 [ "$use_host" = 1 ] || storm_fns=''
 
-# nth N LIST...: _nth becomes the Nth word (0-based) of LIST.
+# nth N LIST...: the Nth word (0-based) of LIST.
 nth() {
-	_i=$1
-	shift
-	shift "$_i"
-	_nth=$1
+	shift $(($1 + 1))
+	echo "$1"
 }
 
-# worker I: run operations (zr_op_* of functions.sh; they use _-prefixed globals, so the
-# worker's own state lives in names they do not touch) from the seeded sequence; its counts go to $dir/I ("op.result=N"
-# words, rewritten after each operation) and "done" once it finished.
+# torture_op I: one operation of worker I from its seeded sequence, run by zr_worker again and
+# again in the worker's subshell, where its state lasts (t_*); the counts go to $dir/I as
+# "op.result=N" words after each operation. An operation that does not apply (na) is counted
+# and the next one drawn, at most a list's worth, so that the budget counts operations done.
 dir=/tmp/zr-torture.$$
 mkdir -p "$dir"
-worker() {
-	_rng=$(((seed + $1 * 104729) % 2147483648)) _done=0 _att=0
-	_end=$(($(zr_uptime) + seconds))
-	_share=0
-	[ "$budget" -gt 0 ] && _share=$(((budget + nworkers - 1 - $1) / nworkers))
-	_counts=''
-	while [ "$(zr_uptime)" -lt "$_end" ]; do
-		[ "$_share" -gt 0 ] && [ "$_done" -ge "$_share" ] && break
-		_rng=$(((_rng * 1103515245 + 12345) % 2147483648))
-		_r=$((_rng >> 8))
+torture_op() {
+	local w=$1 tries=$((nops * nfns)) r k op fn res o x counts
+	t_rng=${t_rng:-$(((seed + w * 104729) % 2147483648))} t_att=${t_att:-0}
+	while [ "$tries" -gt 0 ]; do
+		tries=$((tries - 1))
+		t_rng=$(((t_rng * 1103515245 + 12345) % 2147483648))
+		r=$((t_rng >> 8))
 		# A worker's first nops operations walk the whole list (from an offset of its own), so
 		# that even a short run tries every kind; then it is random.
-		_k=$((_r % nops))
-		[ "$_att" -lt "$nops" ] && _k=$(((_att + $1) % nops))
+		k=$((r % nops))
+		[ "$t_att" -lt "$nops" ] && k=$(((t_att + w) % nops))
 		# shellcheck disable=SC2086 # lists of words
-		nth $_k $ops
-		_op=$_nth
+		op=$(nth $k $ops)
 		# shellcheck disable=SC2086
-		nth $(((_r / nops) % nfns)) $fns
-		_fn=$_nth
-		_res=''
-		if [ "$_op" = power ]; then
-			case " $power_fns " in *" $_fn "*) ;; *) _res=na ;; esac
+		fn=$(nth $(((r / nops) % nfns)) $fns)
+		res=''
+		if [ "$op" = power ]; then
+			case " $power_fns " in *" $fn "*) ;; *) res=na ;; esac
 		fi
-		if [ -z "$_res" ]; then
-			"zr_op_$_op" "$_fn"
-			case $? in 0) _res=ok ;; 1) _res=failed ;; *) _res=na ;; esac
+		if [ -z "$res" ]; then
+			"zr_op_$op" "$fn"
+			case $? in 0) res=ok ;; 1) res=failed ;; *) res=na ;; esac
 		fi
-		_att=$((_att + 1))
-		[ "$_res" != na ] && _done=$((_done + 1))
-		eval "_c_${_op}_$_res=\$((\${_c_${_op}_$_res:-0} + 1))"
-		_counts=''
-		for _o in $ops; do
-			for _x in ok failed na; do
-				eval "_counts=\"\$_counts $_o.$_x=\${_c_${_o}_$_x:-0}\""
+		t_att=$((t_att + 1))
+		eval "t_c_${op}_$res=\$((\${t_c_${op}_$res:-0} + 1))"
+		counts=''
+		for o in $ops; do
+			for x in ok failed na; do
+				eval "counts=\"\$counts $o.$x=\${t_c_${o}_$x:-0}\""
 			done
 		done
-		echo "$_counts" >"$dir/$1"
+		echo "$counts" >"$dir/$w"
+		[ "$res" != na ] && break
 	done
-	echo "$_counts done" >"$dir/$1"
+	return 0
 }
 
 ktap_print_header
@@ -165,33 +159,21 @@ if [ -n "$storm_fns" ]; then
 	# shellcheck disable=SC2086 # the function list is words
 	zr_host storm-start "$seed" 1500 $storm_fns || storm_ok=''
 fi
+# The budget in equal shares (0: the time bound only).
 i=0
 while [ "$i" -lt "$nworkers" ]; do
 	: >"$dir/$i"
-	(worker "$i") </dev/null >/dev/null 2>&1 &
+	share=0
+	[ "$budget" -gt 0 ] && share=$(((budget + nworkers - 1 - i) / nworkers))
+	zr_worker --rounds "$share" "torture$i" "$seconds" torture_op "$i"
 	i=$((i + 1))
 done
-started=$(zr_uptime)
-
-# Wait for the workers: each stops at its share of the budget or at the time bound, whichever
-# comes first, and how fast the budget goes is not known (0.1-0.3 operations per second and
-# worker under TCG), so the bound is the time bound, counted on the clock from the workers'
-# start, plus 60 s for the last operation; a worker still running then is stuck.
-all_done() {
-	for _w in "$dir"/*; do
-		_l=''
-		read -r _l <"$_w"
-		case "$_l" in *done) ;; *) return 1 ;; esac
-	done
-}
-_until=$((started + seconds + 60))
-while ! all_done && [ "$(zr_uptime)" -lt "$_until" ]; do
-	sleep 1
-done
-stuck=0
-for _w in "$dir"/*; do
-	case "$(cat "$_w")" in *done) ;; *) stuck=$((stuck + 1)); echo "# worker ${_w##*/} stuck" ;; esac
-done
+# Each worker stops at its share of the budget or at the time bound, whichever comes first, and
+# how fast the budget goes is not known (0.1-0.3 operations per second and worker under TCG), so
+# the bound is the time bound plus 60 s for the last operation; a worker still running then is
+# stuck (zr_workers_wait names it).
+zr_workers_wait $((seconds + 60))
+stuck=$(zr_workers_stuck)
 t1=$(cut -d' ' -f1 /proc/uptime)
 storm=''
 if [ -n "$storm_fns" ]; then
