@@ -33,6 +33,7 @@ BAD_BOOL="abc 2 -1 $HUGE"
 
 # refused FILE VALUE ERROR: writing VALUE to FILE fails with ERROR (strerror text).
 refused() {
+	local _e
 	_e=$({ echo "$2" >"$1"; } 2>&1) && { echo "# '$(echo "$2" | cut -c1-20)' > $1 accepted"; return 1; }
 	case "$_e" in
 	*"$3"*) return 0 ;;
@@ -41,6 +42,7 @@ refused() {
 }
 # refused_all FILE ERROR VALUE...: refused for each VALUE (and an empty line).
 refused_all() {
+	local _rf _re _rv
 	_rf=$1 _re=$2
 	shift 2
 	for _rv in "$@" ""; do refused "$_rf" "$_rv" "$_re" || return 1; done
@@ -52,6 +54,7 @@ zr_canary
 
 # ---- the PCI sysfs stores (stock or replaced, as the boot has them) ---------------------------
 remove_bad() {
+	local _f _d
 	for _f in $fns; do
 		_d=$(zr_fn_dev "$_f") || { echo "# $_f absent"; return 1; }
 		# shellcheck disable=SC2086 # lists of words
@@ -62,6 +65,7 @@ remove_bad() {
 zr_check "remove: bad values -> EINVAL, every function still there" remove_bad
 
 numvfs_bad() {
+	local _tot _f _d
 	for _f in $fns; do
 		_d=$(zr_fn_dev "$_f") || return 1
 		[ -e "$_d/sriov_numvfs" ] || continue
@@ -79,6 +83,7 @@ else
 fi
 
 recover_any() {
+	local _f _d
 	_f=${fns%% *}
 	_d=$(zr_fn_dev "$_f") || return 1
 	printf 'garbage\n' >"$_d/recover" || { echo "# recover of $_f refused"; return 1; }
@@ -92,6 +97,7 @@ fi
 
 # ---- the module -----------------------------------------------------------------------------
 module_params() {
+	local _e
 	if zr_mod_loaded "$ZR_MOD"; then
 		_e=$(insmod "$ko" 2>&1) && { echo "# second insmod accepted"; return 1; }
 		echo "# second insmod: $_e"
@@ -107,6 +113,7 @@ module_params() {
 zr_check "zpci_rrlock.ko: unknown parameter named and ignored, second load refused" module_params
 
 nest_bad() {
+	local _v
 	for _v in 0 65 abc -1 "" 99999999999; do
 		insmod "$nest" depth="$_v" 2>/dev/null && { echo "# zr_nest depth='$_v' accepted"; rmmod zr_nest; return 1; }
 		zr_mod_loaded zr_nest && { echo "# zr_nest left loaded"; return 1; }
@@ -133,6 +140,7 @@ zr_check "livepatch enabled/force: bad values -> EINVAL, the patch stays enabled
 
 view=/sys/kernel/debug/$ZR_MOD/rescan_lock
 debugfs_ro() {
+	local _v
 	for _v in "" 0 "owner: free"; do
 		{ printf '%s\n' "$_v" >"$view"; } 2>/dev/null && { echo "# write to $view accepted"; return 1; }
 	done
@@ -142,6 +150,7 @@ zr_check "debugfs rescan_lock: writes refused, view unchanged" debugfs_ro
 
 # ---- concurrent writers -----------------------------------------------------------------------
 writer() {
+	local _d _v
 	_d=$(zr_fn_dev "$1") || return 0
 	for _v in $BAD; do
 		printf '%s\n' "$_v" >"$_d/remove"
@@ -153,6 +162,7 @@ writer() {
 	return 0
 }
 concurrent() {
+	local _i _f _d
 	ZR_WORKERS=''
 	_i=0
 	for _f in $fns; do
@@ -171,6 +181,7 @@ zr_check "one writer per function, concurrent, bad values for 2 s: functions, VF
 
 # ---- permissions ------------------------------------------------------------------------------
 no_world_write() {
+	local _w _m
 	_w=$(find "$lp" "/sys/module/$ZR_MOD" "/sys/kernel/debug/$ZR_MOD" -perm /022 ! -type l 2>/dev/null)
 	[ -z "$_w" ] || { echo "# writable by group/other: $_w"; return 1; }
 	_m=$(stat -c %a "$view")
@@ -186,6 +197,7 @@ as_nobody() {
 	su -s /bin/sh nobody -c "$1"
 }
 non_root() {
+	local _u _p _d
 	# The switch itself must work, or every refusal below would prove nothing.
 	_u=$(as_nobody 'id -u' 2>&1)
 	[ "$_u" = 65534 ] || { echo "# su to uid 65534 failed: $_u"; return 1; }

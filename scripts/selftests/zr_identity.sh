@@ -18,6 +18,7 @@ trap 'zr_lp_unload $ZR_MOD' EXIT
 
 # refused KO: insmod fails with EINVAL.
 refused() {
+	local _out
 	_out=$(insmod "$1" 2>&1) && return 1
 	echo "# insmod: $_out"
 	echo "$_out" | grep -q "Invalid argument"

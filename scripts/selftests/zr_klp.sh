@@ -34,6 +34,7 @@ expected_ids() {
 	done | sort
 }
 ids_match() {
+	local _got _want
 	_got=$(sort /proc/version)
 	_want=$(expected_ids)
 	[ "$_got" = "$_want" ] && return 0
@@ -42,12 +43,14 @@ ids_match() {
 	return 1
 }
 count_matches() {
+	local _n _line
 	_n=$(grep -l . /sys/bus/pci/devices/*/function_id | wc -l)
 	_line=$(cat /proc/version)
 	echo "# /proc/version: $_line; sysfs: $_n functions"
 	[ "$_line" = "zr_klp_var: zpci_list holds $_n functions" ]
 }
 bad_refused() {
+	local _out
 	_out=$(insmod "$dir/zr_klp_bad.ko" 2>&1) && return 1
 	echo "# insmod: $_out"
 	echo "$_out" | grep -q "Invalid argument"

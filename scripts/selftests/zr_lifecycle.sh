@@ -26,6 +26,7 @@ trap 'zr_mod_loaded zr_nest && rmmod zr_nest; zr_lp_unload $ZR_MOD; for _f in $f
 
 # burst_op I: one round of the guest workers' load.
 burst_op() {
+	local _f
 	for _f in $fns; do
 		zr_op_unbind "$_f"
 		zr_op_reset "$_f"
@@ -39,6 +40,7 @@ burst_op() {
 # S1 order against the fixed one), so the storm stops and every function is back before the
 # disable; the guest workers go on through it.
 cycle() {
+	local _f
 	zr_lp_load "$ko" || { echo "# round $1: enable failed"; return 1; }
 	if [ -n "$storm" ]; then
 		# shellcheck disable=SC2086 # the function list is words

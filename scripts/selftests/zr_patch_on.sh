@@ -14,6 +14,7 @@ ktap_set_plan 3
 zr_canary
 zr_check "zpci_rrlock livepatch loads and completes its transition" zr_lp_load "$ko"
 patched() {
+	local _o _fs _f
 	_o=/sys/kernel/livepatch/$ZR_MOD/vmlinux
 	[ "$(cat "$_o/patched" 2>/dev/null)" = 1 ] || return 1
 	_fs="pci_lock_rescan_remove pci_unlock_rescan_remove remove_store sriov_enable sriov_disable sriov_numvfs_store"

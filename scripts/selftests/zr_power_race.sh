@@ -28,6 +28,7 @@ power_cycle() {
 	return 0
 }
 remove_rescan() {
+	local _d
 	_d=$(zr_fn_dev "$fn") && echo 1 >"$_d/remove" 2>/dev/null
 	echo 1 >/sys/bus/pci/rescan
 	return 0

@@ -18,6 +18,7 @@ zr_take_fn "$fn"
 # A write to recover may fail or find no device while the function is being unplugged: only a
 # hang (the worker never finishes) or a kernel report counts against it.
 recover() {
+	local _d
 	_d=$(zr_fn_dev "$fn") && echo 1 >"$_d/recover" 2>/dev/null
 	sleep 0.2
 	return 0

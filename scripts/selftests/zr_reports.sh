@@ -8,6 +8,7 @@
 
 # none REGEX: no line of this boot's kernel log matches; the first hits become diagnostics.
 none() {
+	local _hits
 	_hits=$(dmesg | grep -E "$1" | head -n 5)
 	[ -z "$_hits" ] && return 0
 	echo "$_hits" | sed 's/^/# /'

@@ -14,6 +14,7 @@ zr_have_host || zr_skip_all "no host control channel"
 zr_take_fn "$x" "$y"
 
 remove_rescan() {
+	local _d
 	_d=$(zr_fn_dev "$x") || return 1
 	echo 1 >"$_d/remove" && zr_wait_absent "$x" &&
 		echo 1 >/sys/bus/pci/rescan && zr_wait_bound "$x"

@@ -17,6 +17,7 @@ drv=/sys/bus/pci/drivers/$(zr_fn_driver "$fn")
 # Unbind and bind may fail while the function is being unplugged; only a hang or a kernel
 # report counts.
 unbind_bind() {
+	local _d
 	_d=$(zr_fn_dev "$fn") || { sleep 0.2; return 0; }
 	echo "${_d##*/}" >"$drv/unbind" 2>/dev/null
 	echo "${_d##*/}" >"$drv/bind" 2>/dev/null

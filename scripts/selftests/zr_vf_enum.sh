@@ -10,6 +10,7 @@ zr_need_vfs
 
 # offers ID MIN: function ID is bound and offers at least MIN VFs.
 offers() {
+	local _d _t
 	zr_wait_bound "$1" || { echo "# $1 not present and bound"; return 1; }
 	_d=$(zr_fn_dev "$1")
 	read -r _t <"$_d/sriov_totalvfs" || return 1

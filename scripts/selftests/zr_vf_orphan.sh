@@ -23,6 +23,7 @@ trap 'zr_restore_fn pnvme; zr_sriov pnvme 0; echo 1 >"$(zr_fn_dev pnvme)/sriov_d
 
 vfs=
 enable() {
+	local _v
 	echo 0 >"$pf/sriov_drivers_autoprobe" && zr_sriov pnvme 2 || return 1
 	for _v in "$pf"/virtfn*; do vfs="$vfs $(basename "$(readlink "$_v")")"; done
 	echo "# VFs:$vfs"
@@ -35,9 +36,11 @@ remove_rescan() {
 }
 # The VFs of the removed PF that are still registered.
 orphans() {
+	local _v
 	for _v in $vfs; do [ -e "/sys/bus/pci/devices/$_v" ] && echo "$_v"; done
 }
 outcome() {
+	local _o
 	_o=$(orphans | tr '\n' ' ')
 	if zr_patched; then
 		[ -z "$_o" ] && zr_dmesg_since | grep -q "removing the VFs the driver left enabled"

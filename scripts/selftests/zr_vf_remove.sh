@@ -17,6 +17,7 @@ zr_need_vfs
 trap 'zr_restore_fn pigb' EXIT
 
 sysfs_remove() {
+	local _d
 	_d=$(zr_fn_dev pigb) || return 1
 	zr_log "% echo 1 > ${_d##*/}/remove"
 	echo 1 >"$_d/remove" && zr_wait_absent pigb

@@ -23,6 +23,7 @@ trap 'touch $stop; wait; zr_sriov pigb 0; echo 1 >"$pf/sriov_drivers_autoprobe";
 
 # Resets of the PF and of whatever VFs exist, until told to stop; counts them.
 resetter() {
+	local _n _v
 	_n=0
 	while [ ! -e "$stop" ]; do
 		echo 1 >"$pf/reset" 2>/dev/null && _n=$((_n + 1))
@@ -33,6 +34,7 @@ resetter() {
 	echo "$_n" >/tmp/zr-resets
 }
 cycles() {
+	local _i
 	_i=1
 	while [ "$_i" -le "$rounds" ]; do
 		if ! zr_sriov pigb 2 || ! zr_sriov pigb 0; then

@@ -38,6 +38,7 @@ zr_patched && mode=patched
 done_file=/tmp/zr-s5-unbind.$$
 
 unbind_bg() {
+	local _d
 	_d=$(zr_fn_dev pigb) || return 1
 	zr_log "% unbind igb from ${_d##*/} (background)"
 	(

@@ -14,6 +14,7 @@ zr_need_vfs
 trap 'zr_mod_loaded igb || modprobe igb; zr_restore_fn pigb' EXIT
 
 unbind() {
+	local _d
 	_d=$(zr_fn_dev pigb) || return 1
 	zr_log "% unbind igb from ${_d##*/}"
 	echo "${_d##*/}" >/sys/bus/pci/drivers/igb/unbind && [ "$(zr_vf_count pigb)" = 0 ]

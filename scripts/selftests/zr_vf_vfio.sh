@@ -15,6 +15,7 @@ modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
 
 # to_vfio: rebind the first VF of pigb from igbvf to vfio-pci.
 to_vfio() {
+	local _v
 	_v=$(readlink -f "$(zr_fn_dev pigb)/virtfn0") || return 1
 	_b=${_v##*/}
 	echo vfio-pci >"$_v/driver_override" || return 1

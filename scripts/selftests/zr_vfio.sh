@@ -16,6 +16,7 @@ zr_fn_bound "$fn" || zr_die "$fn is not present and bound at the start"
 modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available in this kernel"
 drv=$(zr_fn_driver "$fn")
 cleanup() {
+	local _d
 	if _d=$(zr_fn_dev "$fn"); then
 		echo >"$_d/driver_override"
 		zr_fn_bound "$fn" || { [ -e "$_d/driver" ] && echo "${_d##*/}" >"$_d/driver/unbind"; }
@@ -26,6 +27,7 @@ trap cleanup EXIT
 
 # to_vfio: unbind FN from its driver and bind it to vfio-pci.
 to_vfio() {
+	local _b _d
 	_d=$(zr_fn_dev "$fn") || return 1
 	_b=${_d##*/}
 	[ -e "$_d/driver" ] && { echo "$_b" >"$_d/driver/unbind" || return 1; }
@@ -35,6 +37,7 @@ to_vfio() {
 }
 # to_driver: give FN back to its own driver.
 to_driver() {
+	local _d
 	_d=$(zr_fn_dev "$fn") || return 1
 	[ -e "$_d/driver" ] && { echo "${_d##*/}" >"$_d/driver/unbind" || return 1; }
 	echo >"$_d/driver_override" || return 1
