@@ -160,7 +160,6 @@ class ConsoleScanTest(unittest.TestCase):
             _, seen = console.scan_console(path, set())
         self.assertEqual(seen, ["warning", "warning"])
 
-
     def test_known_pciehp_report_is_its_own_kind(self):
         with tempfile.TemporaryDirectory() as tmp:
             path = write(tmp, "c.log", "[ 1.0] WARNING: possible circular locking dependency detected\n"
@@ -172,7 +171,6 @@ class ConsoleScanTest(unittest.TestCase):
         # Expecting the generic kind does not accept the refined one, and vice versa.
         self.assertEqual(seen, ["lockdep-pciehp-reset"])
         self.assertIn("lockdep-pciehp-reset", unexpected)
-
 
 
 class VcpuStateTest(unittest.TestCase):

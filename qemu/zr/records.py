@@ -89,7 +89,6 @@ def read_records(rundir: str, kind: str | None = None) -> list[dict]:
     return [r for r in parse(text, path) if kind is None or r["kind"] == kind]
 
 
-
 def verdict(rundir: str) -> tuple[bool, str] | None:
     """The host's result on a boot's data records: all of the table (with how many there
     are), or the first that is not; None if the boot sent none."""

@@ -273,7 +273,6 @@ def emulator_fault(summary_path: str) -> str:
     return ""
 
 
-
 def check_jobs(val: str) -> int:
     if not val.isdigit() or not 1 <= int(val) <= 99 or val.startswith("0"):
         raise UsageError(f"ZR_JOBS='{val}' must be a number in 1..99")
