@@ -5,6 +5,7 @@ the plans of test and torture are what the options say, and a boot's results are
 the boot runner wrote them. Run from qemu/: python3 -m unittest test_suite"""
 
 import argparse
+import dataclasses
 import json
 import os
 import tempfile
@@ -89,7 +90,7 @@ class SuiteData(unittest.TestCase):
 
     def scenarios(self, text: str):
         boots = self.boots('[[boot]]\nname = "stock"\ntitle = "t"\nmachine = "s390x"\n'
-                           'tests = ["zr_a"]\n'
+                           'tests = ["zr_a"]\nreports = ["hung-task"]\nallow = ["warning"]\n'
                            '[[boot]]\nname = "patched"\ntitle = "t"\nmachine = "s390x"\n'
                            'tests = ["zr_a", "zr_patch_on", "zr_b"]\n'
                            '[[boot]]\nname = "x86"\ntitle = "t"\nmachine = "x86_64"\n'
@@ -101,6 +102,8 @@ class SuiteData(unittest.TestCase):
         ok = ('[[scenario]]\nid = "S"\ntitle = "t"\nstock = { boot = "stock", test = "zr_a" }\n'
               'patched = { boot = "patched", test = "zr_b" }\n')
         self.assertEqual(self.scenarios(ok)[0].machine, "s390x")
+        shows = ok.replace('test = "zr_a" }', 'test = "zr_a", shows = ["hung-task"] }')
+        self.assertEqual(self.scenarios(shows)[0].stock.shows, ("hung-task",))
         for text, want in (
                 (ok.replace('test = "zr_b"', 'test = "zr_a"'), "before it enables the livepatch"),
                 (ok.replace('boot = "stock", test = "zr_a"', 'boot = "patched", test = "zr_b"'),
@@ -113,7 +116,11 @@ class SuiteData(unittest.TestCase):
                  "either 'stock' or 'no_stock'"),
                 (ok + ok, "id defined twice for machine s390x"),
                 (ok.replace('title = "t"\n', ''), "no 'title'"),
-                (ok + 'colour = "red"\n', "unknown key colour")):
+                (ok + 'colour = "red"\n', "unknown key colour"),
+                (ok.replace('test = "zr_a" }', 'test = "zr_a", shows = ["warning"] }'),
+                 "shows warning, which boot 'stock' does not require (its reports: hung-task)"),
+                (ok.replace('test = "zr_b" }', 'test = "zr_b", shows = ["hung-task"] }'),
+                 'want { boot = "NAME", test = "TEST" }')):
             with self.assertRaises(UsageError) as cm:
                 self.scenarios(text)
             self.assertIn(want, str(cm.exception), text)
@@ -284,6 +291,27 @@ class Table(unittest.TestCase):
             with open(out, encoding="utf-8") as f:
                 self.assertIn("| nest | s390x |", f.read())
             self.assertIn("stock:   test FAIL", scenarios.text(rows))
+
+    def test_verdicts_judge_what_the_test_showed(self):
+        suite = load_suite()
+        sc = next(s for s in suite.scenarios if s.id == "nest")
+        boot = sc.stock.boot
+        with tempfile.TemporaryDirectory() as runs:
+            os.makedirs(os.path.join(runs, boot))
+            write(runs, f"{boot}.ktap", f"ok 1 {sc.stock.test}\n")
+
+            def judged(by_test, shows=("lockdep-recursive",)):
+                with open(os.path.join(runs, boot, "summary.json"), "w", encoding="utf-8") as f:
+                    json.dump({"reports_by_test": by_test}, f)
+                s = dataclasses.replace(sc, stock=dataclasses.replace(sc.stock, shows=shows))
+                return scenarios.verdicts([s], runs, {boot})
+            self.assertEqual(judged({sc.stock.test: ["lockdep-recursive"]}),
+                             [("scenario-nest-s390x", None)])
+            self.assertEqual(judged({"zr_zpci_enum": ["lockdep-recursive"]}),
+                             [("scenario-nest-s390x", "nest stock: the console showed no report "
+                               f"while {sc.stock.test} ran, want lockdep-recursive ({boot})")])
+            self.assertEqual(judged({}, shows=()), [])
+            self.assertEqual(scenarios.verdicts([sc], runs, set()), [])
 
 
 if __name__ == "__main__":

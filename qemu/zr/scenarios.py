@@ -65,6 +65,32 @@ def cell(runs: str, side: Side | None, ran: set[str], cache: dict) -> str:
     return out
 
 
+def verdicts(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[tuple[str, str | None]]:
+    """The host's judgement of each stock side that names what its test shows (shows = [...])
+    and whose boot ran: (result name, None if the console showed every kind while the test ran,
+    else why not)."""
+    out: list[tuple[str, str | None]] = []
+    cache: dict = {}
+    for s in scenarios:
+        side = s.stock
+        if side is None or not side.shows or side.boot not in ran:
+            continue
+        if side.boot not in cache:
+            cache[side.boot] = boot_results(runs, side.boot)
+        res = cache[side.boot]
+        name = f"scenario-{s.id}-{s.machine}"
+        if res is None:
+            out.append((name, f"boot {side.boot} left no results"))
+            continue
+        during = sorted(set(res[1].get(side.test, [])))
+        if all(k in during for k in side.shows):
+            out.append((name, None))
+            continue
+        out.append((name, f"{s.id} stock: the console showed {', '.join(during) or 'no report'}"
+                          f" while {side.test} ran, want {', '.join(side.shows)} ({side.boot})"))
+    return out
+
+
 def rows(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[Row]:
     cache: dict = {}
     return [(s.id, s.machine, s.title, cell(runs, s.stock, ran, cache),

@@ -196,6 +196,11 @@ class Session:
         if not self.ran:
             return
         md = os.path.join(BUILD, "scenarios.md")
+        for name, why in scenario_table.verdicts(self.suite.scenarios, RUNS, set(self.ran)):
+            if why is None:
+                self.results.ok(name)
+            else:
+                self.results.fail(name, why)
         scenario_table.write(self.suite.scenarios, RUNS, md, set(self.ran))
         print(f"# Scenario table: {md}")
         for name in self.ran:

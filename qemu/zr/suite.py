@@ -71,8 +71,11 @@ class BootSpec:
 
 @dataclass(frozen=True)
 class Side:
+    """Where a scenario shows on one kernel: a boot's test, and the report kinds the console
+    must show while that test runs (stock only; console.reports_by_test)."""
     boot: str
     test: str
+    shows: tuple[str, ...] = ()
 
 
 @dataclass
@@ -218,15 +221,24 @@ def load_boots(path: str, tests: dict[str, Test] | None = None) -> tuple[list[Bo
     return boots, run
 
 
-def _side(where: str, val: Any, boots: dict[str, BootSpec]) -> Side:
-    if not isinstance(val, dict) or set(val) != {"boot", "test"}:
-        raise UsageError(f"{where}: want {{ boot = \"NAME\", test = \"TEST\" }}")
+def _side(where: str, val: Any, boots: dict[str, BootSpec], stock: bool) -> Side:
+    keys = {"boot", "test", "shows"} if stock else {"boot", "test"}
+    if not isinstance(val, dict) or not {"boot", "test"} <= set(val) <= keys:
+        raise UsageError(f"{where}: want {{ boot = \"NAME\", test = \"TEST\""
+                         + (", shows = [KIND...] }" if stock else " }"))
     b = boots.get(val["boot"])
     if b is None:
         raise UsageError(f"{where}: no boot '{val['boot']}' in boots.toml")
     if val["test"] not in b.tests:
         raise UsageError(f"{where}: boot '{b.name}' does not run {val['test']}")
-    return Side(val["boot"], val["test"])
+    shows = _str_list(where, "shows", val.get("shows", []))
+    # A kind the test must show is one its boot requires: a kind the boot only allows depends
+    # on timing.
+    for kind in shows:
+        if kind not in b.reports:
+            raise UsageError(f"{where}: shows {kind}, which boot '{b.name}' does not require "
+                             f"(its reports: {', '.join(b.reports) or 'none'})")
+    return Side(val["boot"], val["test"], tuple(shows))
 
 
 def load_scenarios(path: str, boots: list[BootSpec]) -> list[Scenario]:
@@ -250,7 +262,7 @@ def load_scenarios(path: str, boots: list[BootSpec]) -> list[Scenario]:
         if ("stock" in s) == ("no_stock" in s):
             raise UsageError(f"{where}: needs either 'stock' or 'no_stock' (the reason it has "
                              "no stock side)")
-        patched = _side(f"{where} patched", s["patched"], by_name)
+        patched = _side(f"{where} patched", s["patched"], by_name, stock=False)
         pb = by_name[patched.boot]
         if any(x.id == s["id"] and x.machine == pb.machine for x in out):
             raise UsageError(f"{where}: id defined twice for machine {pb.machine}")
@@ -260,7 +272,7 @@ def load_scenarios(path: str, boots: list[BootSpec]) -> list[Scenario]:
                              f"it enables the livepatch ({', '.join(PATCHING)})")
         stock = None
         if "stock" in s:
-            stock = _side(f"{where} stock", s["stock"], by_name)
+            stock = _side(f"{where} stock", s["stock"], by_name, stock=True)
             sb = by_name[stock.boot]
             first = sb.patched_from()
             if first is not None and sb.tests.index(stock.test) > first:
