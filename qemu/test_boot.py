@@ -115,10 +115,14 @@ CONSOLE = """\
 """
 
 
+def parsed(text: str) -> console.Console:
+    return console.Console.parse(text.splitlines())
+
+
 class ConsoleScanTest(unittest.TestCase):
     def scan(self, expected=()):
-        with tempfile.TemporaryDirectory() as tmp:
-            return console.scan_console(write(tmp, "console.log", CONSOLE), set(expected))
+        con = parsed(CONSOLE)
+        return con.unexpected(set(expected)), con.seen()
 
     def test_reports_are_found_with_excerpts(self):
         unexpected, seen = self.scan()
@@ -136,41 +140,32 @@ class ConsoleScanTest(unittest.TestCase):
         self.assertNotIn("oops", seen)
 
     def test_oops_and_panic_are_reports(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write(tmp, "c.log", "[ 1.0] Oops: 0004 ilc:3 [#1] PREEMPT SMP\n"
-                                       "[ 2.0] Kernel panic - not syncing: Fatal exception\n")
-            _, seen = console.scan_console(path, set())
-        self.assertEqual(seen, ["oops", "oops"])
+        con = parsed("[ 1.0] Oops: 0004 ilc:3 [#1] PREEMPT SMP\n"
+                     "[ 2.0] Kernel panic - not syncing: Fatal exception\n")
+        self.assertEqual(con.seen(), ["oops", "oops"])
 
     def test_bug_on_is_a_report_on_both_architectures(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write(tmp, "c.log", "[ 1.0] kernel BUG at drivers/pci/iov.c:922!\n"
-                                       "[ 1.0] monitor event: 0040 ilc:2 [#1]SMP \n"
-                                       "[ 2.0] kernel BUG at mm/slub.c:100!\n"
-                                       "[ 2.0] Oops: invalid opcode: 0000 [#2] PREEMPT SMP\n")
-            _, seen = console.scan_console(path, set())
-        self.assertEqual(seen, ["bug", "oops", "bug", "oops"])
+        con = parsed("[ 1.0] kernel BUG at drivers/pci/iov.c:922!\n"
+                     "[ 1.0] monitor event: 0040 ilc:2 [#1]SMP \n"
+                     "[ 2.0] kernel BUG at mm/slub.c:100!\n"
+                     "[ 2.0] Oops: invalid opcode: 0000 [#2] PREEMPT SMP\n")
+        self.assertEqual(con.seen(), ["bug", "oops", "bug", "oops"])
 
     def test_warnings_in_both_formats_are_reports(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write(tmp, "c.log",
-                         "[ 1.0] WARNING: CPU: 1 PID: 42 at drivers/pci/remove.c:128 x+0x1/0x2\n"
-                         "[ 2.0] WARNING: drivers/pci/remove.c:128 at pci_stop_and_remove_bus_device"
-                         "+0x39/0x40, CPU#0: zr_vf_unbind.sh/250\n")
-            _, seen = console.scan_console(path, set())
-        self.assertEqual(seen, ["warning", "warning"])
+        con = parsed("[ 1.0] WARNING: CPU: 1 PID: 42 at drivers/pci/remove.c:128 x+0x1/0x2\n"
+                     "[ 2.0] WARNING: drivers/pci/remove.c:128 at pci_stop_and_remove_bus_device"
+                     "+0x39/0x40, CPU#0: zr_vf_unbind.sh/250\n")
+        self.assertEqual(con.seen(), ["warning", "warning"])
 
     def test_known_pciehp_report_is_its_own_kind(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = write(tmp, "c.log", "[ 1.0] WARNING: possible circular locking dependency detected\n"
-                                       "[ 1.0] 7.3.4 #1 Not tainted\n"
-                                       "[ 1.0] irq/24-pciehp/41 is trying to acquire lock:\n"
-                                       "[ 1.0] ff11 (&ctrl->reset_lock){.+.+}-{4:4}, at: "
-                                       "pciehp_unconfigure_device+0x91/0x100\n")
-            unexpected, seen = console.scan_console(path, {"lockdep-circular"})
+        con = parsed("[ 1.0] WARNING: possible circular locking dependency detected\n"
+                     "[ 1.0] 7.3.4 #1 Not tainted\n"
+                     "[ 1.0] irq/24-pciehp/41 is trying to acquire lock:\n"
+                     "[ 1.0] ff11 (&ctrl->reset_lock){.+.+}-{4:4}, at: "
+                     "pciehp_unconfigure_device+0x91/0x100\n")
         # Expecting the generic kind does not accept the refined one, and vice versa.
-        self.assertEqual(seen, ["lockdep-pciehp-reset"])
-        self.assertIn("lockdep-pciehp-reset", unexpected)
+        self.assertEqual(con.seen(), ["lockdep-pciehp-reset"])
+        self.assertIn("lockdep-pciehp-reset", con.unexpected({"lockdep-circular"}))
 
 
 class VcpuStateTest(unittest.TestCase):
@@ -220,13 +215,12 @@ class TimerLostTest(unittest.TestCase):
             "g3181 f0x0 RCU_GP_WAIT_FQS(5) ->state=I\n")
 
     def test_lost_timer_counts_only_for_a_killed_guest(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            con = write(tmp, "console.log", "[    1.0] booting\n" + self.LINE)
-            self.assertIn("timer wakeup didn't happen", console.timer_lost(con, "test x ran past its deadline"))
-            self.assertIsNone(console.timer_lost(con, None))
-            # The guest's KTAP echo of the words is no kernel line.
-            echo = write(tmp, "echo.log", "  # rcu: rcu_sched kthread timer wakeup didn't happen for 1 jiffies\n")
-            self.assertIsNone(console.timer_lost(echo, "killed"))
+        con = console.Console.parse(["[    1.0] booting", self.LINE])
+        self.assertIn("timer wakeup didn't happen", con.timer_lost("test x ran past its deadline"))
+        self.assertIsNone(con.timer_lost(None))
+        # The guest's KTAP echo of the words is no kernel line.
+        echo = console.Console.parse(["  # rcu: rcu_sched kthread timer wakeup didn't happen for 1 jiffies"])
+        self.assertIsNone(echo.timer_lost("killed"))
 
 
 if __name__ == "__main__":

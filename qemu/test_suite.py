@@ -245,27 +245,25 @@ class Spoiled(unittest.TestCase):
         self.assertIsNone(tcg_freeze("deadline", [], ""))
 
     def test_reports_by_test(self):
-        from zr.console import OUTSIDE, reports_by_test
-        with tempfile.TemporaryDirectory() as tmp:
-            con = write(tmp, "c.log", "[    1.0] WARNING: CPU: 0 PID: 1 at x\n"
-                                      "[    2.0] zr-test: begin zr_a timeout=10\n"
-                                      "  # KTAP echo: WARNING: not a kernel line\n"
-                                      "[    2.5] INFO: task insmod:12 blocked for more than 10 seconds.\n"
-                                      "[    3.0] zr-test: end zr_a rc=0\n"
-                                      "[    4.0] zr-test: begin zr_b timeout=10\n"
-                                      "[    5.0] BUG: unable to handle page fault for address: 0\n")
-            self.assertEqual(reports_by_test(con), {OUTSIDE: ["warning"], "zr_a": ["hung-task"],
-                                                    "zr_b": ["bug"]})
+        from zr.console import OUTSIDE, Console
+        con = Console.parse(["[    1.0] WARNING: CPU: 0 PID: 1 at x",
+                             "[    2.0] zr-test: begin zr_a timeout=10",
+                             "  # KTAP echo: WARNING: not a kernel line",
+                             "[    2.5] INFO: task insmod:12 blocked for more than 10 seconds.",
+                             "[    3.0] zr-test: end zr_a rc=0",
+                             "[    4.0] zr-test: begin zr_b timeout=10",
+                             "[    5.0] BUG: unable to handle page fault for address: 0"])
+        self.assertEqual(con.reports_by_test(), {OUTSIDE: ["warning"], "zr_a": ["hung-task"],
+                                                 "zr_b": ["bug"]})
 
     def test_early_report(self):
-        from zr.console import early_report
-        with tempfile.TemporaryDirectory() as tmp:
-            early = write(tmp, "a.log", "[    0.003260] BUG: KASAN: wild-memory-access in x+0x1\n"
-                                        "zr-init: start\n")
-            self.assertIn("KASAN", early_report(early))
-            late = write(tmp, "b.log", "[    0.1] booting\nzr-init: start\n"
-                                       "[   22.1] BUG: KASAN: slab-use-after-free in y+0x1\n")
-            self.assertIsNone(early_report(late))
+        from zr.console import Console
+        early = Console.parse(["[    0.003260] BUG: KASAN: wild-memory-access in x+0x1",
+                               "zr-init: start"])
+        self.assertIn("KASAN", early.early_report())
+        late = Console.parse(["[    0.1] booting", "zr-init: start",
+                              "[   22.1] BUG: KASAN: slab-use-after-free in y+0x1"])
+        self.assertIsNone(late.early_report())
 
 
 class Table(unittest.TestCase):

@@ -1,10 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Unit tests of the host's summary of a timed-out test's sysrq dumps (zr/sysrq.py), of finding
-them on the console (console.sysrq_summaries) and of their place in the test's failure
+them on the console (console.Console.sysrq_summaries) and of their place in the test's failure
 (ktap.parse_guest_ktap). Run from qemu/: python3 -m unittest test_sysrq"""
 
-import os
-import tempfile
 import unittest
 
 from zr import console, ktap, sysrq
@@ -90,11 +88,7 @@ class BlockedSummaryTest(unittest.TestCase):
 
 class ConsoleTest(unittest.TestCase):
     def summaries(self, text: str) -> dict[str, str]:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "console.log")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-            return console.sysrq_summaries(path)
+        return console.Console.parse(text.splitlines()).sysrq_summaries()
 
     def test_each_test_gets_its_last_dump(self):
         old = "[    1.0] zr-test: sysrq dump\n[    1.1] task:old             state:D stack:0\n"

@@ -89,13 +89,14 @@ def main(argv: list[str] | None = None) -> int:
 
     res = Results()
     guest = read(os.path.join(args.rundir, "guest.ktap"))
-    con = os.path.join(args.rundir, "console.log")
-    plan, nsuites = parse_guest_ktap(guest, runner.timeouts, console.sysrq_summaries(con), res)
+    con = console.Console.read(os.path.join(args.rundir, "console.log"))
+    plan, nsuites = parse_guest_ktap(guest, runner.timeouts, con.sysrq_summaries(), res)
     judge_suites(res, expect)
-    unexpected, seen = console.scan_console(con, set(expect.reports) | set(expect.allowed))
+    unexpected = con.unexpected(set(expect.reports) | set(expect.allowed))
+    seen = con.seen()
     crash = emulator_crash(runner.proc.returncode if runner.proc else None, runner.killed,
                            os.path.join(args.rundir, "qemu.out"))
-    by_test = console.reports_by_test(con)
+    by_test = con.reports_by_test()
     boot = Boot(runner.reached_init, runner.finished, runner.killed, runner.timeouts, guest,
                 plan, nsuites, crash, seen, unexpected, by_test)
     host = host_checks(boot, expect)
@@ -112,8 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                "failures": res.failures(), "reports_seen": seen,
                "reports_by_test": by_test, "killed": runner.killed,
                "qemu_crash": crash, "early_stall": runner.stalled,
-               "timer_lost": console.timer_lost(con, runner.killed),
-               "early_report": console.early_report(con),
+               "timer_lost": con.timer_lost(runner.killed),
+               "early_report": con.early_report(),
                "tcg_freeze": tcg_freeze(runner.killed, seen,
                                         read(os.path.join(args.rundir, "vcpu-state.txt"))),
                "seconds": round(time.monotonic() - runner.t0, 1)}

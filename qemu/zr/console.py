@@ -5,7 +5,7 @@ reads them), progress logging, and the scan for kernel reports (zr.reports) and 
 import re
 import sys
 import time
-from collections.abc import Iterator
+from dataclasses import dataclass
 
 from .reports import REFINE_WINDOW, classify
 from .sysrq import blocked_summary
@@ -46,78 +46,100 @@ def read_lines(path: str) -> list[str]:
         return []
 
 
-def timer_lost(path: str, killed: str | None) -> str | None:
-    """The console line that shows a vCPU's lost timer interrupt, for a guest killed at a
-    deadline; else None."""
-    if killed is None:
-        return None
-    return next((line.strip() for line in read_lines(path)
-                 if KERNEL_LINE.match(line) and TIMER_LOST.search(line)), None)
+@dataclass(frozen=True)
+class Report:
+    """A kernel line that starts a report: its index in the console, its kind (zr.reports) and
+    the test that ran then (OUTSIDE if none)."""
+
+    index: int
+    kind: str
+    test: str
 
 
-def sysrq_summaries(path: str) -> dict[str, str]:
-    """Map test -> the summary (sysrq.blocked_summary) of the kernel lines after its last sysrq
-    dump marker, up to its end marker or the next test's begin."""
-    dumps: dict[str, list[str]] = {}
-    test, dump = None, None
-    for line in read_lines(path):
-        m = TEST_BEGIN.search(line) or TEST_END.search(line)
-        if m:
-            test, dump = m.group(1) if m.re is TEST_BEGIN else None, None
-            continue
-        if test and SYSRQ_DUMP.search(line):
-            dump = dumps[test] = []
-        elif dump is not None and KERNEL_LINE.match(line):
-            dump.append(line)
-    return {t: blocked_summary(lines) for t, lines in dumps.items()}
+@dataclass(frozen=True)
+class Console:
+    """A boot's console, read once: its lines, the test each line belongs to (between a test's
+    begin marker and its end marker or the next test's begin, or the end of the console for a
+    test the host ended; OUTSIDE elsewhere) and every kernel report, classified in one pass.
 
+    # Invariants
+    `tests` has one entry per line of `lines`; `reports` is in console order and each
+    report's index is a kernel line of `lines`.
+    """
 
-def kernel_reports(lines: list[str]) -> Iterator[tuple[int, str]]:
-    """(index, kind) of every kernel line of `lines` that starts a report (zr.reports)."""
-    for i, line in enumerate(lines):
-        if KERNEL_LINE.match(line):
-            kind = classify(line, "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW]))
-            if kind is not None:
-                yield i, kind
+    lines: list[str]
+    tests: list[str]
+    reports: list[Report]
 
+    @classmethod
+    def read(cls, path: str) -> "Console":
+        return cls.parse(read_lines(path))
 
-def scan_console(path: str, expected: set[str]) -> tuple[dict[str, str], list[str]]:
-    """Map report kind -> first excerpt, for reports not in `expected`; and every report's
-    kind in order."""
-    lines = read_lines(path)
-    found: dict[str, str] = {}
-    seen: list[str] = []
-    for i, kind in kernel_reports(lines):
-        seen.append(kind)
-        if kind not in found:
-            found[kind] = "\n".join(lines[max(0, i - 2):i + EXCERPT])
-    return {k: v for k, v in found.items() if k not in expected}, seen
+    @classmethod
+    def parse(cls, lines: list[str]) -> "Console":
+        tests: list[str] = []
+        reports: list[Report] = []
+        test = OUTSIDE
+        for i, line in enumerate(lines):
+            m = TEST_BEGIN.search(line) or TEST_END.search(line)
+            if m:
+                test = m.group(1) if m.re is TEST_BEGIN else OUTSIDE
+            tests.append(test)
+            if KERNEL_LINE.match(line):
+                kind = classify(line, "\n".join(lines[i + 1:i + 1 + REFINE_WINDOW]))
+                if kind is not None:
+                    reports.append(Report(i, kind, test))
+        return cls(lines, tests, reports)
 
+    def seen(self) -> list[str]:
+        """Every report's kind, in console order."""
+        return [r.kind for r in self.reports]
 
-def reports_by_test(path: str) -> dict[str, list[str]]:
-    """Map test -> the report kinds the console showed while it ran (between its begin marker and
-    its end marker or the next test's begin, or the end of the console for a test the host
-    ended), in order; reports outside every test under OUTSIDE."""
-    lines = read_lines(path)
-    test_at: list[str] = []
-    test = OUTSIDE
-    for line in lines:
-        m = TEST_BEGIN.search(line) or TEST_END.search(line)
-        if m:
-            test = m.group(1) if m.re is TEST_BEGIN else OUTSIDE
-        test_at.append(test)
-    out: dict[str, list[str]] = {}
-    for i, kind in kernel_reports(lines):
-        out.setdefault(test_at[i], []).append(kind)
-    return out
+    def unexpected(self, expected: set[str]) -> dict[str, str]:
+        """Map report kind -> the excerpt around its first report, for kinds not in
+        `expected`."""
+        found: dict[str, str] = {}
+        for r in self.reports:
+            if r.kind not in expected and r.kind not in found:
+                found[r.kind] = "\n".join(self.lines[max(0, r.index - 2):r.index + EXCERPT])
+        return found
 
+    def reports_by_test(self) -> dict[str, list[str]]:
+        """Map test -> the report kinds the console showed while it ran, in order; reports
+        outside every test under OUTSIDE."""
+        out: dict[str, list[str]] = {}
+        for r in self.reports:
+            out.setdefault(r.test, []).append(r.kind)
+        return out
 
-def early_report(path: str) -> str | None:
-    """The first kernel report on the console before the guest's /init started, or None. Nothing
-    of the project has run then (no module, no test): such a report (seen once: KASAN's
-    wild-memory-access in an interrupt during identify_cpu() at 0.003 s, x86_64 TCG) is not a
-    result of the boot."""
-    lines = read_lines(path)
-    init = next((i for i, line in enumerate(lines) if INIT_START.search(line)), len(lines))
-    first = next(kernel_reports(lines[:init]), None)
-    return lines[first[0]].strip() if first else None
+    def sysrq_summaries(self) -> dict[str, str]:
+        """Map test -> the summary (sysrq.blocked_summary) of the kernel lines after its last
+        sysrq dump marker, up to its end marker or the next test's begin."""
+        dumps: dict[str, list[str]] = {}
+        dump: list[str] | None = None
+        for i, line in enumerate(self.lines):
+            if self.tests[i] == OUTSIDE or TEST_BEGIN.search(line):
+                dump = None
+            elif SYSRQ_DUMP.search(line):
+                dump = dumps[self.tests[i]] = []
+            elif dump is not None and KERNEL_LINE.match(line):
+                dump.append(line)
+        return {t: blocked_summary(lines) for t, lines in dumps.items()}
+
+    def timer_lost(self, killed: str | None) -> str | None:
+        """The console line that shows a vCPU's lost timer interrupt, for a guest killed at a
+        deadline; else None."""
+        if killed is None:
+            return None
+        return next((line.strip() for line in self.lines
+                     if KERNEL_LINE.match(line) and TIMER_LOST.search(line)), None)
+
+    def early_report(self) -> str | None:
+        """The first kernel report on the console before the guest's /init started, or None.
+        Nothing of the project has run then (no module, no test): such a report (seen once:
+        KASAN's wild-memory-access in an interrupt during identify_cpu() at 0.003 s, x86_64
+        TCG) is not a result of the boot."""
+        init = next((i for i, line in enumerate(self.lines) if INIT_START.search(line)),
+                    len(self.lines))
+        first = next((r for r in self.reports if r.index < init), None)
+        return self.lines[first.index].strip() if first else None

@@ -80,7 +80,7 @@ def parse_guest_ktap(text: str, timeouts: list[str], sysrq: dict[str, str],
     """Guest KTAP: one nested block per suite, opened by '# zr-suite: NAME'. A failure carries
     the suite's last diagnostic line after its previous result; a suite that timed out (the
     guest's timeout or the host's deadline), what its sysrq dump shows (sysrq: test ->
-    summary, console.sysrq_summaries).
+    summary, console.Console.sysrq_summaries).
     Returns (planned suites or None, suites seen)."""
     cur: str | None = None
     leaves: list[Leaf] = []
