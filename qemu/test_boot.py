@@ -105,7 +105,7 @@ class GuestKtapTest(unittest.TestCase):
 
 
 CONSOLE = """\
-[    1.0] zr-init: start
+[    1.0] zr-init: start 7.3.4-zpci-rrlock
 [    5.0] ======================================================
 [    5.0] WARNING: possible circular locking dependency detected
 [    5.0] 7.3.4 #1 Not tainted

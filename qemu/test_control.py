@@ -85,14 +85,14 @@ class StormTest(unittest.TestCase):
             self.assertTrue(control.Control.storm_start(r, ["7", "0", "a", "b"]).ok)
             self.assertIn("already", control.Control.storm_start(r, ["7", "0", "a"]).payload)
             await asyncio.sleep(0.05)
-            res = await control.Control.storm_stop(r)
+            res = await control.Control.do_storm_stop(r)
             self.assertTrue(res.ok and res.payload.startswith("unplug="), res)
             self.assertEqual(r.present, {"a": True, "b": True})
             n = dict(kv.split("=") for kv in res.payload.split())
             self.assertEqual(n["unplug"], n["plug"])
             self.assertEqual(n["busy"], "2")
             self.assertGreater(int(n["unplug"]), 0)
-            self.assertIn("no storm", (await control.Control.storm_stop(r)).payload)
+            self.assertIn("no storm", (await control.Control.do_storm_stop(r)).payload)
         asyncio.run(go())
 
     def test_failed_replug_is_an_error(self):
@@ -100,7 +100,7 @@ class StormTest(unittest.TestCase):
             r = FakeControl(fail_plug=True)
             control.Control.storm_start(r, ["1", "0", "a"])
             await asyncio.sleep(0.05)
-            self.assertIn("re-plugging a failed", (await control.Control.storm_stop(r)).payload)
+            self.assertIn("re-plugging a failed", (await control.Control.do_storm_stop(r)).payload)
         asyncio.run(go())
 
 

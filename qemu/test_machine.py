@@ -204,10 +204,10 @@ class OurQemuTest(unittest.TestCase):
 
         async def go():
             r = R()
-            self.assertTrue((await control.Control.platform_event(r, "pigb", "2", "hard-deconfigure")).ok)
-            self.assertTrue((await control.Control.platform_event(r, "pigb", "configure")).ok)
-            self.assertIn("unknown function", (await control.Control.platform_event(r, "x", "error")).payload)
-            self.assertIn("not a number", (await control.Control.platform_event(r, "pigb", "v", "error")).payload)
+            self.assertTrue((await control.Control.do_platform_event(r, "pigb", "2", "hard-deconfigure")).ok)
+            self.assertTrue((await control.Control.do_platform_event(r, "pigb", "configure")).ok)
+            self.assertIn("unknown function", (await control.Control.do_platform_event(r, "x", "error")).payload)
+            self.assertIn("not a number", (await control.Control.do_platform_event(r, "pigb", "v", "error")).payload)
             self.assertEqual(r.sent, [
                 ("qom-set", {"path": "/machine/peripheral/zpci-pigb/vf[2]",
                              "property": "x-platform-event", "value": "hard-deconfigure"}),

@@ -259,9 +259,9 @@ class Spoiled(unittest.TestCase):
     def test_early_report(self):
         from zr.console import Console
         early = Console.parse(["[    0.003260] BUG: KASAN: wild-memory-access in x+0x1",
-                               "zr-init: start"])
+                               "zr-init: start 7.3.4"])
         self.assertIn("KASAN", early.early_report())
-        late = Console.parse(["[    0.1] booting", "zr-init: start",
+        late = Console.parse(["[    0.1] booting", "zr-init: start 7.3.4",
                               "[   22.1] BUG: KASAN: slab-use-after-free in y+0x1"])
         self.assertIsNone(late.early_report())
 

@@ -47,6 +47,9 @@ cp "$(zr_ksrc)/tools/testing/selftests/kselftest/ktap_helpers.sh" "$root/selftes
 # The kernel-report patterns, from the host's table (qemu/zr/reports.py): written in one place.
 python3 "$ZR_TOP/qemu/zr/reports.py" --guest-shell >"$root/selftests/reports.sh" ||
 	zr_die "mkinitramfs: cannot write the report patterns (qemu/zr/reports.py)"
+# The ports, markers and control verbs, from the host's contract (qemu/zr/contract.py).
+python3 "$ZR_TOP/qemu/zr/contract.py" --guest-shell >"$root/selftests/contract.sh" ||
+	zr_die "mkinitramfs: cannot write the guest's contract (qemu/zr/contract.py)"
 if [ -d "$kdir/modroot/lib/modules/$release" ]; then
 	cp -a "$kdir/modroot/lib/modules/$release" "$root/lib/modules/"
 	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"

@@ -16,7 +16,7 @@ import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "qemu"))
-from zr import records, reports  # noqa: E402  (the host's tables: data records, kernel reports)
+from zr import console, contract, control, records, reports  # noqa: E402  (the host's tables)
 
 CACHE = os.environ.get("ZR_CACHE") or os.path.join(
     os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "zpci-rrlock")
@@ -37,6 +37,8 @@ def run_sh(script, stdin=""):
             shutil.copy(lib, tmp)
         with open(os.path.join(tmp, "reports.sh"), "w", encoding="utf-8") as f:
             f.write(reports.guest_shell())
+        with open(os.path.join(tmp, "contract.sh"), "w", encoding="utf-8") as f:
+            f.write(contract.guest_shell())
         env = dict(os.environ, ZR_SELFTESTS=tmp, ZR_WORKDIR=os.path.join(tmp, "w"))
         p = subprocess.run(SHELL + ["-c", f'. "$ZR_SELFTESTS/functions.sh"; {script}'],
                            cwd=tmp, env=env, input=stdin, capture_output=True, text=True,
@@ -169,6 +171,58 @@ class ReportsContractTest(unittest.TestCase):
 
     def test_guest_patterns_have_no_backslash(self):
         self.assertNotIn("\\", reports.guest_shell())
+
+
+class ContractTest(unittest.TestCase):
+    """Both ends of qemu/zr/contract.py: what the generated guest functions print, read back with
+    the host's patterns; the verbs the guest's tests send, against the host's table."""
+
+    def test_markers_read_back(self):
+        args = {"test": "zr_vf_s4", "timeout": "120", "rc": "124", "release": "7.3.4-zpci-rrlock"}
+        for m in contract.MARKERS:
+            with self.subTest(marker=m.name):
+                values = [args[f] for f in m.fields]
+                quoted = " ".join(f"'{v}'" for v in values)
+                rc, out = run_sh(f"zr_mark_{m.name} {quoted}")
+                self.assertEqual(rc, 0)
+                got = m.pattern.match(out)
+                self.assertIsNotNone(got, out)
+                self.assertEqual(list(got.groups()), values)
+        # The host's readers are these patterns.
+        self.assertIs(console.TEST_BEGIN, contract.TEST_BEGIN.pattern)
+
+    def test_request_and_reply(self):
+        rc, out = run_sh("zr_rpc_request 12.3 platform-event pigb 2 hard-deconfigure")
+        m = contract.REQUEST.match(out)
+        self.assertEqual((rc, m.group(1), m.group(2)), (0, "12.3", "platform-event pigb 2 hard-deconfigure"))
+        for ok, payload, want in ((True, "", (0, "[]")), (True, "unplug=1 plug=1", (0, "[unplug=1 plug=1]")),
+                                  (False, "no storm runs", (1, "[no storm runs]"))):
+            line = contract.ack("12.3", ok, payload)
+            var = "ZR_HOST_OUT" if ok else "ZR_HOST_ERR"
+            with self.subTest(line=line):
+                self.assertEqual(run_sh(f"zr_rpc_reply 12.3 '{line}'; echo \"$?\"; echo \"[${var}]\""),
+                                 (0, f"{want[0]}\n{want[1]}"))
+        # An answer to another request is not this one's.
+        rc, out = run_sh(f"zr_rpc_reply 12.3 '{contract.ack('12.30', True, '')}'; echo $?")
+        self.assertEqual(out, "2")
+
+    def test_every_verb_is_carried_out(self):
+        names = {v.name for v in contract.VERBS}
+        handlers = {n[3:] for n in dir(control.Control) if n.startswith("do_")}
+        self.assertEqual(handlers, {v.ident for v in contract.VERBS})
+        self.assertEqual(len(names), len(contract.VERBS))
+
+    def test_tests_send_only_verbs_of_the_table(self):
+        import re
+        sent, raw = set(), []
+        for path in sorted(glob.glob(os.path.join(SELFTESTS, "*.sh"))):
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            sent |= set(re.findall(r"\bzr_host_([a-z_]+)", text))
+            if not path.endswith("/host.sh"):
+                raw += [f"{os.path.basename(path)}: {m}" for m in re.findall(r"\bzr_host \S+", text)]
+        self.assertLessEqual(sent, {v.ident for v in contract.VERBS})
+        self.assertEqual(raw, [], "a verb sent as a bare string, not through zr_host_VERB")
 
 
 if __name__ == "__main__":

@@ -7,16 +7,17 @@ import sys
 import time
 from dataclasses import dataclass
 
+from . import contract
 from .reports import REFINE_WINDOW, classify
 from .sysrq import blocked_summary
 
-# Console markers of the guest's init (scripts/selftests/init) and runner (run.sh).
-INIT_START = re.compile(r"zr-init: start")
-INIT_FINISHED = re.compile(r"zr-init: finished")
-TEST_BEGIN = re.compile(r"zr-test: begin (\S+) timeout=(\d+)")
-TEST_END = re.compile(r"zr-test: end (\S+) rc=(\d+)")
-# run.sh's watchdog, at a test's deadline, before sysrq w and d (zr/sysrq.py).
-SYSRQ_DUMP = re.compile(r"zr-test: sysrq dump")
+# The console markers of the guest's /init and runner (zr.contract, the one place they are
+# written).
+INIT_START = contract.INIT_START.pattern
+INIT_FINISHED = contract.INIT_FINISHED.pattern
+TEST_BEGIN = contract.TEST_BEGIN.pattern
+TEST_END = contract.TEST_END.pattern
+SYSRQ_DUMP = contract.SYSRQ_DUMP.pattern
 
 # reports_by_test's name for the kernel's lines outside every test (boot, /init, between tests).
 OUTSIDE = "(outside the tests)"

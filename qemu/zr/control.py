@@ -1,21 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The host side of the guest's control channel: QMP (through qemu.qmp), the table of requests
-a guest test may send, and the host's torture worker (the storm).
+"""The host side of the guest's control channel: QMP (through qemu.qmp), the requests a guest
+test may send, carried out, and the host's torture worker (the storm).
 
-The wire format, one line each way over a virtio-serial port:
-
-    guest:  REQ SEQ VERB ARG...
-    host:   ACK SEQ ok [PAYLOAD]        the request was carried out (PAYLOAD: its data)
-            ACK SEQ err MESSAGE         it was not, and why
-
-The guest's end is zr_host in scripts/selftests/host.sh."""
+The wire format and the verbs are zr.contract's (VERBS): verb VERB is carried out by the method
+``do_VERB`` of Control (dashes as underscores). The guest's end is zr_host in
+scripts/selftests/host.sh and the zr_host_VERB functions generated from the same table."""
 
 import asyncio
 import contextlib
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,6 +18,7 @@ from typing import Any, cast
 
 from qemu.qmp import QMPClient
 
+from . import contract
 from .machine import Machine, function_qdevs
 
 
@@ -35,9 +31,7 @@ class Reply:
 
     def wire(self, seq: str) -> str:
         """The ACK line for request SEQ."""
-        if self.ok:
-            return f"ACK {seq} ok" + (f" {self.payload}" if self.payload else "")
-        return f"ACK {seq} err {self.payload}"
+        return contract.ack(seq, self.ok, self.payload)
 
 
 DONE = Reply(True)
@@ -45,9 +39,6 @@ DONE = Reply(True)
 
 def refused(why: str) -> Reply:
     return Reply(False, why)
-
-
-REQUEST = re.compile(r"REQ (\S+) (.*)$")
 
 
 class Storm:
@@ -121,14 +112,6 @@ class Storm:
         return None
 
 
-@dataclass(frozen=True)
-class Verb:
-    """One request of the table: how many arguments it takes, and what carries it out."""
-    nargs: tuple[int, ...]
-    run: Callable[..., Awaitable[Reply]]
-    usage: str
-
-
 class Control:
     """QMP and the guest's requests for one boot; everything goes to RUNDIR/qmp.log."""
 
@@ -141,18 +124,9 @@ class Control:
         self.t0 = t0
         self.deleted: dict[str, asyncio.Event] = {}   # device id -> set on DEVICE_DELETED
         self.storm: Storm | None = None               # the host torture worker, while one runs
-        self.verbs = {
-            "ping": Verb((0,), self.ping, "ping"),
-            "unplug": Verb((1,), self.unplug, "unplug FN"),
-            "unplug-nowait": Verb((1,), self.unplug_nowait, "unplug-nowait FN"),
-            "wait-deleted": Verb((1, 2), self.wait_deleted_req, "wait-deleted FN [SECONDS]"),
-            "plug": Verb((1,), self.plug, "plug FN"),
-            "storm-start": Verb(tuple(range(3, 64)), self.storm_start_req,
-                                "storm-start SEED MAX_PAUSE_MS FN..."),
-            "storm-stop": Verb((0,), self.storm_stop, "storm-stop"),
-            "platform-event": Verb((2, 3), self.platform_event, "platform-event FN [VF] EVENT"),
-            "freeze": Verb((0,), self.freeze, "freeze"),
-        }
+        # verb -> (its table entry, the method that carries it out)
+        self.verbs: dict[str, tuple[contract.Verb, Callable[..., Awaitable[Reply]]]] = {
+            v.name: (v, getattr(self, f"do_{v.ident}")) for v in contract.VERBS}
 
     # ---- QMP ----------------------------------------------------------------------------
     def qlog(self, kind: str, obj: Any) -> None:
@@ -182,7 +156,7 @@ class Control:
         self.qmplog.close()
 
     # ---- requests -----------------------------------------------------------------------
-    async def ping(self) -> Reply:
+    async def do_ping(self) -> Reply:
         return DONE
 
     async def unplug(self, fid_: str, wait: bool = True, timeout: int = 60) -> Reply:
@@ -202,7 +176,10 @@ class Control:
                 return refused(f"no DEVICE_DELETED for '{i}' within {timeout}s")
         return DONE
 
-    async def unplug_nowait(self, fid_: str) -> Reply:
+    async def do_unplug(self, fid_: str) -> Reply:
+        return await self.unplug(fid_)
+
+    async def do_unplug_nowait(self, fid_: str) -> Reply:
         return await self.unplug(fid_, wait=False)
 
     async def plug(self, fid_: str) -> Reply:
@@ -224,7 +201,10 @@ class Control:
             return refused(f"no DEVICE_DELETED for '{fn['id']}' within {timeout}s")
         return DONE
 
-    async def wait_deleted_req(self, fid_: str, seconds: str = "60") -> Reply:
+    async def do_plug(self, fid_: str) -> Reply:
+        return await self.plug(fid_)
+
+    async def do_wait_deleted(self, fid_: str, seconds: str = "60") -> Reply:
         if not seconds.isdigit():
             return refused(f"SECONDS '{seconds}' is not a number")
         return await self.wait_deleted(fid_, int(seconds))
@@ -249,10 +229,10 @@ class Control:
         self.storm = Storm(self, seed, pause / 1000, rest[2:])
         return DONE
 
-    async def storm_start_req(self, *rest: str) -> Reply:
+    async def do_storm_start(self, *rest: str) -> Reply:
         return self.storm_start(list(rest))
 
-    async def storm_stop(self) -> Reply:
+    async def do_storm_stop(self) -> Reply:
         """Stop the torture worker after its current operation, re-plug whatever it took away,
         and answer with its counts ("unplug=N plug=N busy=N errors=N")."""
         if self.storm is None:
@@ -261,7 +241,7 @@ class Control:
         err = await storm.stop()
         return refused(err) if err else Reply(True, storm.counts())
 
-    async def platform_event(self, fid_: str, *args: str) -> Reply:
+    async def do_platform_event(self, fid_: str, *args: str) -> Reply:
         """platform-event ID [VF] EVENT: QMP qom-set of x-platform-event on the zPCI function
         of function ID, or of its VF number VF (0-based), on our QEMU (s390x-sriov machine)."""
         fn = self.fns.get(fid_)
@@ -276,7 +256,7 @@ class Control:
                                        "value": args[-1]})
         return DONE
 
-    async def freeze(self) -> Reply:
+    async def do_freeze(self) -> Reply:
         """Stop the vCPUs: the guest hangs as a deadlocked kernel would (harness test)."""
         await self.qmp_cmd("stop")
         return DONE
@@ -284,12 +264,12 @@ class Control:
     async def handle(self, words: list[str]) -> Reply:
         """One guest request, carried out through the table of verbs."""
         op, rest = (words[0], words[1:]) if words else ("", [])
-        verb = self.verbs.get(op)
-        if verb is None or len(rest) not in verb.nargs:
+        entry = self.verbs.get(op)
+        if entry is None or len(rest) not in entry[0].nargs:
             why = f"bad request '{' '.join(words)}'"
-            return refused(why + (f" (usage: {verb.usage})" if verb else ""))
+            return refused(why + (f" (usage: {entry[0].usage})" if entry else ""))
         try:
-            return await verb.run(*rest)
+            return await entry[1](*rest)
         except Exception as e:  # a QMP error is the answer, not a runner crash
             return refused(f"{op}: {e}".replace("\n", " "))
 
@@ -308,7 +288,7 @@ class Control:
             if not line:
                 return
             text = line.decode(errors="replace").strip()
-            m = REQUEST.match(text)
+            m = contract.REQUEST.match(text)
             if not m:
                 continue
             self.qlog("guest", {"request": text})

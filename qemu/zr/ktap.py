@@ -4,6 +4,8 @@ leaf results, merged with the host's own checks and rendered as KTAP again."""
 
 import re
 
+from . import contract
+
 Leaf = tuple[bool, str, str]   # (ok, description, directive)
 
 
@@ -63,7 +65,7 @@ class Results:
 
 
 LEAF = re.compile(r"^\s+(not ok|ok) \d+ (.*?)(?: # (.*))?$")
-SUITE_BEGIN = re.compile(r"^# zr-suite: (\S+)")
+SUITE_BEGIN = contract.SUITE_BEGIN.pattern
 SUITE_END = re.compile(r"^(not ok|ok) \d+ (\S+)(?: # (.*))?$")
 # A suite's diagnostic line ("  # round 2: znvme not back"), not its totals.
 DIAG = re.compile(r"^\s+#\s+(?!Totals:)(\S.*)$|^\s+(Bail out!.*)$")

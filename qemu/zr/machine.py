@@ -6,7 +6,7 @@ import os
 import tomllib
 from typing import Any
 
-from . import records
+from . import contract, records
 
 Machine = dict[str, Any]
 
@@ -144,11 +144,11 @@ def qemu_argv(machine: Machine, kernel: str, initrd: str, append: str, rundir: s
             "-device", f"{mc['control']},id=zrvser"
             + (f",devno={mc['control_devno']}" if "control_devno" in mc else ""),
             "-chardev", f"socket,id=zrctl,path={rundir}/ctl.sock,server=on,wait=off",
-            "-device", "virtserialport,chardev=zrctl,name=zr.ctl,bus=zrvser.0",
+            "-device", f"virtserialport,chardev=zrctl,name={contract.PORT_CTL},bus=zrvser.0",
             "-chardev", f"file,id=zrktap,path={rundir}/guest.ktap",
-            "-device", "virtserialport,chardev=zrktap,name=zr.ktap,bus=zrvser.0",
+            "-device", f"virtserialport,chardev=zrktap,name={contract.PORT_KTAP},bus=zrvser.0",
             "-chardev", f"file,id=zrdata,path={rundir}/{records.FILE}",
-            "-device", f"virtserialport,chardev=zrdata,name={records.PORT},bus=zrvser.0"]
+            "-device", f"virtserialport,chardev=zrdata,name={contract.PORT_DATA},bus=zrvser.0"]
     for be in machine.get("backend", []):
         argv += [be["option"], be["arg"]]
     for extra in mc.get("devices", []):

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """The data channel: what a guest test measured or collected, as JSON lines on its own
-virtio-serial port (PORT, the host's file RUNDIR/FILE), so that KTAP carries only results. One
-record a line, {"test": NAME, "kind": KIND, FIELD: VALUE, ...}; zr_record
+virtio-serial port (zr.contract.PORT_DATA, the host's file RUNDIR/FILE), so that KTAP carries
+only results. One record a line, {"test": NAME, "kind": KIND, FIELD: VALUE, ...}; zr_record
 (scripts/selftests/data.sh) writes them, this table says what each kind holds, read_records()
 refuses anything else by name."""
 
@@ -10,7 +10,6 @@ import os
 import re
 from dataclasses import dataclass
 
-PORT = "zr.data"
 FILE = "data.jsonl"
 
 

@@ -3,14 +3,15 @@
 # shellcheck shell=dash
 #
 # Requests to the host (sourced by functions.sh). The runner opens the host control port on
-# fd 9. Requests are "REQ <id> <op> <args>" lines; the host answers "ACK <id> ok [payload]" or
-# "ACK <id> err <message>" (qemu/zr/control.py, which holds the table of operations).
+# fd 9. The wire format and the verbs are the host's (qemu/zr/contract.py): contract.sh, which
+# mkinitramfs.sh generates from it, holds zr_rpc_request, zr_rpc_reply and one zr_host_VERB
+# function per verb, the way tests send a request.
 ZR_HOST_TIMEOUT=${ZR_HOST_TIMEOUT:-90}
 ZR_REQ=0
 
 zr_have_host() { [ -n "${ZR_CTL:-}" ] && [ -e "$ZR_CTL" ]; }
 
-# zr_host OP ARGS...: ask the host to act and wait for its answer; the payload of an answer is
+# zr_host VERB ARGS...: ask the host to act and wait for its answer; the payload of an answer is
 # kept in ZR_HOST_OUT; the error text of a refused request is printed as a KTAP diagnostic and
 # kept in ZR_HOST_ERR.
 zr_host() {
@@ -19,17 +20,13 @@ zr_host() {
 	ZR_REQ=$((ZR_REQ + 1))
 	id="$$.$ZR_REQ"
 	zr_log "host request $id: $*"
-	echo "REQ $id $*" >&9
+	zr_rpc_request "$id" "$@" >&9
 	# shellcheck disable=SC3045 # busybox sh has read -t
 	while IFS= read -r -t "$ZR_HOST_TIMEOUT" line <&9; do
-		case "$line" in
-		"ACK $id ok"*)
-			ZR_HOST_OUT=${line#ACK "$id" ok}
-			ZR_HOST_OUT=${ZR_HOST_OUT# }
-			return 0
-			;;
-		"ACK $id err"*)
-			ZR_HOST_ERR=${line#ACK "$id" err }
+		zr_rpc_reply "$id" "$line"
+		case $? in
+		0) return 0 ;;
+		1)
 			echo "# host: $ZR_HOST_ERR"
 			return 1
 			;;
@@ -44,7 +41,7 @@ zr_host() {
 # 5 s after a re-plug's button press).
 zr_unplug_when_idle() {
 	local try=20
-	while ! zr_host unplug "$1"; do
+	while ! zr_host_unplug "$1"; do
 		case "$ZR_HOST_ERR" in *busy*) ;; *) return 1 ;; esac
 		try=$((try - 1))
 		[ "$try" -gt 0 ] || return 1
@@ -55,6 +52,6 @@ zr_unplug_when_idle() {
 # zr_unplug_replug FN [bound]: one platform hot-unplug and re-plug of FN over QMP; waits until
 # FN is present again (bound to its driver with "bound").
 zr_unplug_replug() {
-	zr_unplug_when_idle "$1" && zr_wait_absent "$1" && zr_host plug "$1" || return 1
+	zr_unplug_when_idle "$1" && zr_wait_absent "$1" && zr_host_plug "$1" || return 1
 	if [ "${2:-}" = bound ]; then zr_wait_bound "$1"; else zr_wait_present "$1"; fi
 }

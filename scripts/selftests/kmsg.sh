@@ -83,11 +83,11 @@ zr_no_reports() {
 zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
 
 # zr_sysrq_dump: for a test at its deadline (run.sh): the marker the host looks for
-# (qemu/zr/console.py, SYSRQ_DUMP), then sysrq w (the tasks in uninterruptible sleep, with their
+# (sysrq_dump of qemu/zr/contract.py), then sysrq w (the tasks in uninterruptible sleep, with their
 # stacks) and d (the locks every task holds). The host sums the dumps up in the test's failure
 # (qemu/zr/sysrq.py); printed here is the KTAP diagnostic that says where they are.
 zr_sysrq_dump() {
-	echo "zr-test: sysrq dump" >/dev/kmsg
+	zr_mark_sysrq_dump >/dev/kmsg
 	if { echo w >/proc/sysrq-trigger && echo d >/proc/sysrq-trigger; } 2>/dev/null; then
 		echo "# sysrq w and d dumped to the console"
 	else

@@ -132,7 +132,7 @@ zr_restore_fn() {
 		slot=$(zr_fn_slot "$1")
 		[ -e "$slot/power" ] && echo 1 >"$slot/power" 2>/dev/null
 		zr_loop_until "zr_fn_present $1" 50 && { zr_wait_bound "$1"; return; }
-		zr_host plug "$1" >/dev/null
+		zr_host_plug "$1" >/dev/null
 		zr_wait_present "$1" || return 1
 	fi
 	if ! zr_fn_bound "$1"; then

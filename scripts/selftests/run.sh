@@ -4,9 +4,9 @@
 #
 # run.sh [TEST...]: run the in-guest selftests (default: zr.tests= from the kernel command line,
 # else every test in tests.list, in order) under their timeouts. Each test's KTAP is nested under
-# "# zr-suite: NAME" and a result line, and goes to the host's KTAP port and to the console.
-# The host sees "zr-test: begin NAME timeout=N" / "zr-test: end NAME rc=N" on the console and
-# kills the guest when a test runs past its deadline; at the deadline the guest first dumps the
+# its suite_begin marker and a result line, and goes to the host's KTAP port and to the console.
+# The host sees the test_begin (with the deadline) and test_end markers on the console and kills
+# the guest when a test runs past its deadline; at the deadline the guest first dumps the
 # blocked tasks and held locks to the console (zr_sysrq_dump), which the host sums up in the
 # test's failure.
 #
@@ -37,15 +37,15 @@ ZR_DATA=
 connect() {
 	local n=0
 	[ -n "$ktap" ] && return 0
-	while ! zr_port zr.ktap >/dev/null || ! zr_port zr.ctl >/dev/null ||
-		! zr_port zr.data >/dev/null; do
+	while ! zr_port "$ZR_PORT_KTAP" >/dev/null || ! zr_port "$ZR_PORT_CTL" >/dev/null ||
+		! zr_port "$ZR_PORT_DATA" >/dev/null; do
 		[ -n "${1:-}" ] && [ "$n" -lt 600 ] || return 1
 		sleep 0.1
 		n=$((n + 1))
 	done
-	ktap=$(zr_port zr.ktap)
-	ZR_CTL=$(zr_port zr.ctl)
-	ZR_DATA=$(zr_port zr.data)
+	ktap=$(zr_port "$ZR_PORT_KTAP")
+	ZR_CTL=$(zr_port "$ZR_PORT_CTL")
+	ZR_DATA=$(zr_port "$ZR_PORT_DATA")
 	export ZR_CTL ZR_DATA
 	exec 9<>"$ZR_CTL"
 	cat "$buf" >>"$ktap"
@@ -83,9 +83,9 @@ for t in $tests; do
 	else
 		connect
 	fi
-	out "# zr-suite: $t"
+	out "$(zr_mark_suite_begin "$t")"
 	export ZR_TEST=$t
-	echo "zr-test: begin $t timeout=$to" >/dev/kmsg
+	zr_mark_test_begin "$t" "$to" >/dev/kmsg
 	if [ -x "$ZR_SELFTESTS/$t.sh" ]; then
 		# The watchdog: at the deadline, the blocked tasks and the held locks dumped to the
 		# console before the test is killed, or before the host kills a guest whose test
@@ -106,7 +106,7 @@ for t in $tests; do
 		out "  # no such test: $t"
 		rc=1
 	fi
-	echo "zr-test: end $t rc=$rc" >/dev/kmsg
+	zr_mark_test_end "$t" "$rc" >/dev/kmsg
 	case "$rc" in
 	0) out "ok $i $t" ;;
 	4) out "ok $i $t # SKIP" ;;

@@ -11,7 +11,7 @@ zr_have_host || zr_skip_all "no host control channel"
 ktap_print_header
 ktap_set_plan 1
 echo "# asking the host to freeze this guest"
-zr_host freeze
+zr_host_freeze
 # Not reached while the guest is frozen; if it is, the freeze did not happen.
 ktap_test_fail "the guest was frozen"
 ktap_finished

@@ -15,9 +15,9 @@ trap 'zr_restore_fn $fn' EXIT
 ktap_print_header
 ktap_set_plan 5
 zr_canary
-zr_check "$fn: host device_del answered by DEVICE_DELETED" zr_host unplug "$fn"
+zr_check "$fn: host device_del answered by DEVICE_DELETED" zr_host_unplug "$fn"
 zr_check "$fn: gone from the guest" zr_wait_absent "$fn"
-zr_check "$fn: host device_add succeeds" zr_host plug "$fn"
+zr_check "$fn: host device_add succeeds" zr_host_plug "$fn"
 zr_check "$fn: back with driver $(zr_fn_driver "$fn") bound" zr_wait_bound "$fn"
 zr_check "no kernel report during unplug/re-plug" zr_no_reports
 ktap_finished

@@ -44,14 +44,14 @@ cycle() {
 	zr_lp_load "$ko" || { echo "# round $1: enable failed"; return 1; }
 	if [ -n "$storm" ]; then
 		# shellcheck disable=SC2086 # the function list is words
-		zr_host storm-start "$1" 500 $storm || { echo "# round $1: host worker did not start"; return 1; }
+		zr_host_storm_start "$1" 500 $storm || { echo "# round $1: host worker did not start"; return 1; }
 	fi
 	ZR_WORKERS=''
 	zr_worker "burst$1" 3 burst_op
 	zr_insmod "$nest" depth=3 || { echo "# round $1: nesting failed"; return 1; }
 	zr_rmmod zr_nest || { echo "# round $1: rmmod zr_nest failed"; return 1; }
 	if [ -n "$storm" ]; then
-		zr_host storm-stop || { echo "# round $1: host worker: $ZR_HOST_ERR"; return 1; }
+		zr_host_storm_stop || { echo "# round $1: host worker: $ZR_HOST_ERR"; return 1; }
 		echo "# round $1: host: $ZR_HOST_OUT"
 		for _f in $fns; do
 			zr_wait_present "$_f" || { echo "# round $1: $_f not back after the storm"; return 1; }

@@ -42,10 +42,10 @@ zr_canary
 dev=$(zr_fn_dev "$x")
 zr_check "$x: echo 1 > remove succeeds" eval "echo 1 > $dev/remove"
 zr_check "$x: gone after remove" zr_wait_absent "$x"
-zr_check "$y: host device_del answered by DEVICE_DELETED" zr_host unplug "$y"
+zr_check "$y: host device_del answered by DEVICE_DELETED" zr_host_unplug "$y"
 zr_check "$y: gone from the guest" zr_wait_absent "$y"
 zr_check "$y: zPCI function released (slot $(basename "$slot") gone)" zr_loop_until released
 zr_check "$mode: expected result ($( [ $mode = stock ] && echo 'lockdep circular dependency' || echo clean))" expected
-zr_check "$y: back after host device_add" eval "zr_host plug $y && zr_wait_bound $y"
+zr_check "$y: back after host device_add" eval "zr_host_plug $y && zr_wait_bound $y"
 zr_check "$x: back after bus rescan" eval "echo 1 > /sys/bus/pci/rescan && zr_wait_bound $x"
 ktap_finished

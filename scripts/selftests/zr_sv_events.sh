@@ -30,29 +30,29 @@ vf_back() {
 slot_gone() { [ ! -d "$(zr_fid_slot "$(vf_fid "$1")")" ]; }
 
 vf_hard() {
-	zr_host platform-event pigb 1 hard-deconfigure && zr_loop_until "vf_gone 1" &&
+	zr_host_platform_event pigb 1 hard-deconfigure && zr_loop_until "vf_gone 1" &&
 		[ "$(zr_vf_count pigb)" = 1 ] &&
-		zr_host platform-event pigb 1 configure && zr_loop_until "vf_back 1" &&
+		zr_host_platform_event pigb 1 configure && zr_loop_until "vf_back 1" &&
 		[ "$(zr_vf_count pigb)" = 2 ]
 }
 vf_request() {
-	zr_host platform-event pigb 0 deconfigure-request && zr_loop_until "vf_gone 0" &&
-		zr_loop_until "zr_fid_standby $(vf_fid 0)" && zr_host platform-event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
-		zr_host platform-event pigb 0 configure && zr_loop_until "vf_back 0" &&
+	zr_host_platform_event pigb 0 deconfigure-request && zr_loop_until "vf_gone 0" &&
+		zr_loop_until "zr_fid_standby $(vf_fid 0)" && zr_host_platform_event pigb 0 reserve && zr_loop_until "slot_gone 0" &&
+		zr_host_platform_event pigb 0 configure && zr_loop_until "vf_back 0" &&
 		[ "$(zr_vf_count pigb)" = 2 ]
 }
-refused() { ! zr_host platform-event pigb 5 configure && ! zr_host platform-event pigb 0 bogus; }
+refused() { ! zr_host_platform_event pigb 5 configure && ! zr_host_platform_event pigb 0 bogus; }
 pf_hard() {
-	zr_host platform-event pigb hard-deconfigure && zr_wait_absent pigb &&
+	zr_host_platform_event pigb hard-deconfigure && zr_wait_absent pigb &&
 		zr_loop_until "vf_gone 0 && vf_gone 1" &&
-		zr_host platform-event pigb configure && zr_wait_bound pigb &&
+		zr_host_platform_event pigb configure && zr_wait_bound pigb &&
 		[ "$(zr_vf_count pigb)" = 0 ]
 }
 again() { zr_sriov pigb 2 && zr_sriov pigb 0; }
 pf_request() {
-	zr_host platform-event pigb deconfigure-request && zr_wait_absent pigb &&
+	zr_host_platform_event pigb deconfigure-request && zr_wait_absent pigb &&
 		zr_fn_get_fid pigb && zr_loop_until "zr_fid_standby $ZR_F" &&
-		zr_host platform-event pigb configure && zr_wait_bound pigb
+		zr_host_platform_event pigb configure && zr_wait_bound pigb
 }
 
 ktap_print_header

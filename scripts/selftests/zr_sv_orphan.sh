@@ -29,7 +29,7 @@ enable() {
 	echo 0 >"$(zr_fn_dev pnvme)/sriov_drivers_autoprobe" && zr_sriov pnvme 2
 }
 vfs_gone() { ! zr_fid_find "$(zr_vf_fid pnvme 0)" && ! zr_fid_find "$(zr_vf_fid pnvme 1)"; }
-deconfigure() { zr_host platform-event pnvme deconfigure-request && zr_wait_absent pnvme; }
+deconfigure() { zr_host_platform_event pnvme deconfigure-request && zr_wait_absent pnvme; }
 vfs_left() { zr_fid_find "$(zr_vf_fid pnvme 0)" && zr_fid_find "$(zr_vf_fid pnvme 1)"; }
 outcome() {
 	if [ $mode = patched ]; then
@@ -44,7 +44,7 @@ outcome() {
 	fi
 }
 back() {
-	zr_host platform-event pnvme configure && zr_wait_bound pnvme && [ "$(zr_vf_count pnvme)" = 0 ] &&
+	zr_host_platform_event pnvme configure && zr_wait_bound pnvme && [ "$(zr_vf_count pnvme)" = 0 ] &&
 		zr_sriov pnvme 2 && zr_sriov pnvme 0
 }
 

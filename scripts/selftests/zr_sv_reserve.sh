@@ -23,15 +23,15 @@ pf_fid=$ZR_F
 unnamed() {
 	local f=$pf_fid
 	[ $# = 2 ] && f=$fid
-	zr_host platform-event "$@" deconfigure-request && zr_loop_until "! zr_fid_find $f" &&
-		zr_loop_until "zr_fid_standby $f" && zr_host platform-event "$@" reserve-unnamed &&
+	zr_host_platform_event "$@" deconfigure-request && zr_loop_until "! zr_fid_find $f" &&
+		zr_loop_until "zr_fid_standby $f" && zr_host_platform_event "$@" reserve-unnamed &&
 		zr_loop_until "[ ! -d $(zr_fid_slot "$f") ]"
 }
 vf_back() {
-	zr_host platform-event pigb 0 configure && zr_loop_until "zr_fid_find $fid" &&
+	zr_host_platform_event pigb 0 configure && zr_loop_until "zr_fid_find $fid" &&
 		[ -e "$ZR_DEV/physfn" ] && [ "$(zr_vf_count pigb)" = 2 ]
 }
-pf_back() { zr_host platform-event pigb configure && zr_wait_bound pigb; }
+pf_back() { zr_host_platform_event pigb configure && zr_wait_bound pigb; }
 lockdep_on() { grep -q 'debug_locks: *1' /proc/lockdep_stats 2>/dev/null; }
 expected() {
 	if zr_patched; then

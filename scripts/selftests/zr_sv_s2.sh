@@ -38,7 +38,7 @@ pin_vf() {
 }
 vf_gone() { ! zr_fid_find "$fid"; }
 hard() {
-	zr_host platform-event pigb 1 hard-deconfigure && zr_loop_until vf_gone &&
+	zr_host_platform_event pigb 1 hard-deconfigure && zr_loop_until vf_gone &&
 		zr_loop_until "zr_fid_standby $fid" && [ "$(zr_vf_count pigb)" = 1 ]
 }
 # reserved: the last entry of s390's zPCI debug log (s390dbf pci_msg) about the function is
@@ -50,7 +50,7 @@ reserved() {
 # reserve: the zPCI function is reserved but lingers (its hot-plug slot stays): the pinned
 # pci_dev holds it.
 reserve() {
-	zr_host platform-event pigb 1 reserve && zr_loop_until reserved && [ -d "$slot" ]
+	zr_host_platform_event pigb 1 reserve && zr_loop_until reserved && [ -d "$slot" ]
 }
 released() { [ ! -d "$slot" ]; }
 unpin() {
@@ -58,7 +58,7 @@ unpin() {
 	rmmod zr_pin && zr_dmesg_has "zr_pin: released" && zr_loop_until released
 }
 back() {
-	zr_host platform-event pigb 1 configure && zr_loop_until "zr_fid_find $fid" &&
+	zr_host_platform_event pigb 1 configure && zr_loop_until "zr_fid_find $fid" &&
 		[ -e "$ZR_DEV/physfn" ] && [ "$(zr_vf_count pigb)" = 2 ]
 }
 mode=stock

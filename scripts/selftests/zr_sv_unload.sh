@@ -49,7 +49,7 @@ round() {
 	fi
 	pid=$!
 	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
-	if zr_host platform-event pigb "$vf" hard-deconfigure; then
+	if zr_host_platform_event pigb "$vf" hard-deconfigure; then
 		echo "# $how: VF $vf deconfigured by the platform during the unload"
 	else
 		echo "# $how: VF $vf was gone before the platform event (the unload won)"

@@ -157,7 +157,7 @@ t0=$(cut -d' ' -f1 /proc/uptime)
 storm_ok=1
 if [ -n "$storm_fns" ]; then
 	# shellcheck disable=SC2086 # the function list is words
-	zr_host storm-start "$seed" 1500 $storm_fns || storm_ok=''
+	zr_host_storm_start "$seed" 1500 $storm_fns || storm_ok=''
 fi
 # The budget in equal shares (0: the time bound only).
 i=0
@@ -177,7 +177,7 @@ stuck=$(zr_workers_stuck)
 t1=$(cut -d' ' -f1 /proc/uptime)
 storm=''
 if [ -n "$storm_fns" ]; then
-	if zr_host storm-stop; then storm=$ZR_HOST_OUT; else storm_ok=''; fi
+	if zr_host_storm_stop; then storm=$ZR_HOST_OUT; else storm_ok=''; fi
 fi
 zr_check "workers finished within their bound ($seconds s + 60 s)" [ "$stuck" = 0 ]
 if [ -n "$storm_fns" ]; then

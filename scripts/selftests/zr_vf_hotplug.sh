@@ -24,7 +24,7 @@ ktap_print_header
 ktap_set_plan 5
 zr_canary
 zr_check "igb: 2 VFs enabled" zr_sriov pigb 2
-zr_check "QMP device_del of the PF with its VFs" zr_host unplug pigb
+zr_check "QMP device_del of the PF with its VFs" zr_host_unplug pigb
 zr_check "PF and VFs gone from the guest" zr_wait_absent pigb
 zr_check "re-plug brings the PF back, bound, without VFs" back
 zr_check "no kernel report but the known pciehp one (no self-deadlock, no hung task)" zr_no_reports

@@ -50,9 +50,9 @@ unbind_bg() {
 	) </dev/null >/dev/null 2>&1 &
 }
 unbind_returned() { [ -e "$done_file" ]; }
-both_deleted() { zr_host wait-deleted pigb2 60 && zr_host wait-deleted pigb 60; }
+both_deleted() { zr_host_wait_deleted pigb2 60 && zr_host_wait_deleted pigb 60; }
 replug() {
-	zr_host plug pigb2 && zr_host plug pigb && zr_wait_bound pigb2 && zr_wait_bound pigb
+	zr_host_plug pigb2 && zr_host_plug pigb && zr_wait_bound pigb2 && zr_wait_bound pigb
 }
 reports() {
 	if [ $mode = stock ] && [ "$ZR_ARCH" = s390x ]; then
@@ -69,9 +69,9 @@ ktap_print_header
 ktap_set_plan 8
 zr_canary
 zr_check "igb: 2 VFs on pigb and on pigb2" eval "zr_sriov pigb 2 && zr_sriov pigb2 2"
-zr_check "pigb2: button pressed (QMP device_del): its removal will hold the lock" zr_host unplug-nowait pigb2
+zr_check "pigb2: button pressed (QMP device_del): its removal will hold the lock" zr_host_unplug_nowait pigb2
 sleep 0.3
-zr_check "pigb: button pressed 0.3 s later: its removal queues behind" zr_host unplug-nowait pigb
+zr_check "pigb: button pressed 0.3 s later: its removal queues behind" zr_host_unplug_nowait pigb
 sleep "$delay"
 zr_check "pigb: unbind of igb started while both removals run" unbind_bg
 zr_check "$mode: both hot-unplugs complete (no deadlock)" both_deleted

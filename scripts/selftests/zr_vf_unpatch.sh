@@ -24,9 +24,9 @@ trap 'zr_restore_fn pigb' EXIT
 round() {
 	zr_patched || zr_lp_load "$ko" || { echo "# round $1: enable failed"; return 1; }
 	zr_sriov pigb 2 || { echo "# round $1: VFs not enabled"; return 1; }
-	zr_host unplug-nowait pigb || { echo "# round $1: unplug request failed"; return 1; }
+	zr_host_unplug_nowait pigb || { echo "# round $1: unplug request failed"; return 1; }
 	zr_lp_unload "$ZR_MOD" || { echo "# round $1: disable/unload failed"; return 1; }
-	zr_host wait-deleted pigb || { echo "# round $1: PF not deleted"; return 1; }
+	zr_host_wait_deleted pigb || { echo "# round $1: PF not deleted"; return 1; }
 	zr_wait_absent pigb || { echo "# round $1: PF still present"; return 1; }
 	zr_restore_fn pigb || { echo "# round $1: PF did not come back"; return 1; }
 }

@@ -53,8 +53,8 @@ ktap_print_header
 ktap_set_plan 8
 zr_canary
 zr_check "$fn: bound to vfio-pci" to_vfio
-zr_check "$fn: host device_del while vfio-pci holds it" eval "zr_host unplug $fn && zr_wait_absent $fn"
-zr_check "$fn: back after host device_add" eval "zr_host plug $fn && zr_wait_present $fn"
+zr_check "$fn: host device_del while vfio-pci holds it" eval "zr_host_unplug $fn && zr_wait_absent $fn"
+zr_check "$fn: back after host device_add" eval "zr_host_plug $fn && zr_wait_present $fn"
 zr_check "$fn: bound to vfio-pci again" to_vfio
 zr_check "$fn: back to $drv" to_driver
 zr_check "vfio modules removed and loaded again" reload_vfio
