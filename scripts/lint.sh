@@ -49,13 +49,14 @@ zr_info "lint: shellcheck"
 mapfile -t shells < <(cd "$ZR_TOP" && { ls scripts/*.sh scripts/selftests/*.sh .ci/run; echo scripts/selftests/init; echo scripts/zr; } | sort -u)
 (cd "$ZR_TOP" && shellcheck -x "${shells[@]}") || fail "shellcheck"
 
-# Python: ruff (.ruff.toml) on every file, mypy on the harness package and the scripts (two
-# import roots: qemu/ and scripts/), from the venv's pinned versions (scripts/bootstrap.sh).
+# Python: ruff (.ruff.toml) on every file, mypy on the harness package (--strict), its unit tests
+# and the scripts (two import roots: qemu/ and scripts/), from the venv's pinned versions
+# (scripts/bootstrap.sh).
 zr_info "lint: ruff, mypy"
 venv=$ZR_CACHE/venv
 "$venv/bin/ruff" check --no-cache --quiet "$ZR_TOP/qemu" "$ZR_TOP/scripts" || fail "ruff"
 mypy() { "$venv/bin/mypy" --cache-dir "$ZR_BUILD/mypy-cache" --no-error-summary "$@"; }
-(cd "$ZR_TOP/qemu" && mypy zr ./*.py) || fail "mypy: qemu/"
+(cd "$ZR_TOP/qemu" && mypy --strict zr && mypy ./*.py) || fail "mypy: qemu/"
 (cd "$ZR_TOP/scripts" && MYPYPATH=$ZR_TOP/qemu mypy ./*.py) || fail "mypy: scripts/"
 
 zr_info "lint: checkpatch"

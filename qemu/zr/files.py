@@ -2,6 +2,7 @@
 """Reading what a boot or a step left behind: a file that may be missing or cut short."""
 
 import json
+from typing import Any
 
 
 def read_text(path: str) -> str:
@@ -13,10 +14,11 @@ def read_text(path: str) -> str:
         return ""
 
 
-def load_json(path: str) -> dict | None:
-    """The JSON object in the file, None if it is missing or not JSON."""
+def load_json(path: str) -> dict[str, Any] | None:
+    """The JSON object in the file, None if it is missing or not a JSON object."""
     try:
         with open(path, encoding="utf-8") as f:
-            return json.load(f)
+            obj = json.load(f)
     except (OSError, ValueError):
         return None
+    return obj if isinstance(obj, dict) else None

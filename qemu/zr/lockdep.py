@@ -7,6 +7,7 @@ does."""
 
 import collections
 import re
+from collections.abc import Iterable
 
 DEFAULT_FOCUS = (
     r"^pci_rescan_remove_lock$",
@@ -33,6 +34,8 @@ CLASS_LINE = re.compile(
 DEP_LINE = re.compile(r"^ -> \[(?P<key>[^\]]*)\] (?P<name>.+)$")
 MAX_CYCLES = 100
 
+Edge = tuple[str, str]   # (held, acquired while it was held)
+
 
 class LockdepError(Exception):
     """A reason the graph cannot be drawn; main() prints it and exits with status 1."""
@@ -41,7 +44,8 @@ class LockdepError(Exception):
 class LockClass:
     """One lockdep class as /proc/lockdep shows it (counts and usage None if not printed)."""
 
-    def __init__(self, name, key, fd=None, bd=None, usage=None):
+    def __init__(self, name: str, key: str, fd: int | None = None, bd: int | None = None,
+                 usage: str | None = None) -> None:
         self.name = name
         self.key = key
         self.fd = fd
@@ -52,13 +56,13 @@ class LockClass:
 class Lockdep:
     """The parsed /proc/lockdep: classes by name and direct edges (held, acquired)."""
 
-    def __init__(self):
-        self.classes = {}
-        self.edges = set()
+    def __init__(self) -> None:
+        self.classes: dict[str, LockClass] = {}
+        self.edges: set[Edge] = set()
 
-    def successors(self):
+    def successors(self) -> dict[str, list[str]]:
         """Class name -> sorted list of the classes acquired while it was held."""
-        succ = collections.defaultdict(set)
+        succ: dict[str, set[str]] = collections.defaultdict(set)
         for held, acquired in self.edges:
             succ[held].add(acquired)
         return {name: sorted(after) for name, after in succ.items()}
@@ -68,22 +72,22 @@ class Graph:
     """The focus graph: nodes (name -> list of the lockdep classes merged into it) and edges
     ((src, dst) -> tuple of intermediate node names, empty for a direct dependency)."""
 
-    def __init__(self, nodes, edges):
+    def __init__(self, nodes: dict[str, list[str]], edges: dict[Edge, tuple[str, ...]]) -> None:
         self.nodes = nodes
         self.edges = edges
 
 
-def extract_lines(text):
+def extract_lines(text: str) -> list[str]:
     """The /proc/lockdep lines of TEXT, trailing white space dropped."""
     return [line.rstrip() for line in text.splitlines()]
 
 
-def parse_lockdep(lines):
+def parse_lockdep(lines: list[str]) -> Lockdep:
     """Parse /proc/lockdep LINES (see extract_lines()) into a Lockdep; LockdepError if there
     is no "all lock classes:" header or no class after it."""
     data = Lockdep()
     seen_header = False
-    current = None
+    current: str | None = None
     for line in lines:
         if line == HEADER:
             seen_header = True
@@ -118,7 +122,7 @@ def parse_lockdep(lines):
     return data
 
 
-def report_class(line):
+def report_class(line: str) -> str | None:
     """The class name in a lockdep report's lock line ("ADDR (NAME){....}-{..}, at: ..."), or
     None: the first balanced parenthesised group."""
     start = line.find("(")
@@ -135,13 +139,13 @@ def report_class(line):
     return None
 
 
-def parse_reports(text):
+def parse_reports(text: str) -> set[Edge]:
     """The dependencies lockdep refused in the reports of TEXT (a console log): for every
     "is trying to acquire lock:" followed by "but task is already holding lock:", the edge
     (held, trying). Lockdep never records the edge that closes a cycle it reports (and turns
     itself off), so /proc/lockdep alone lacks it."""
     lines = [re.sub(r"^\[\s*[0-9.]+\]\s*", "", line).strip() for line in text.splitlines()]
-    edges = set()
+    edges: set[Edge] = set()
     for i, line in enumerate(lines):
         if not line.endswith("is trying to acquire lock:") or i + 1 >= len(lines):
             continue
@@ -155,7 +159,7 @@ def parse_reports(text):
     return edges
 
 
-def compile_focus(patterns):
+def compile_focus(patterns: list[str]) -> list[re.Pattern[str]]:
     """The compiled focus regexes; LockdepError naming a bad one."""
     compiled = []
     for pattern in patterns:
@@ -166,31 +170,32 @@ def compile_focus(patterns):
     return compiled
 
 
-def node_of(name, collapse):
+def node_of(name: str, collapse: bool) -> str:
     """The graph node of lockdep class NAME."""
     return KERNFS_NODE if collapse and KERNFS_CLASS.match(name) else name
 
 
-def build_graph(data, focus, through=2, collapse=True):
+def build_graph(data: Lockdep, focus: list[re.Pattern[str]], through: int = 2,
+                collapse: bool = True) -> Graph:
     """The Graph of the FOCUS classes (compiled regexes) of DATA, with indirect edges through at
     most THROUGH non-focus classes. A node is in focus if a regex matches its name or the name
     of a class merged into it."""
-    members = collections.defaultdict(list)
+    members: dict[str, list[str]] = collections.defaultdict(list)
     for name in data.classes:
         members[node_of(name, collapse)].append(name)
     focus_nodes = {node for node, names in members.items()
                    if any(r.search(n) for r in focus for n in [node] + names)}
     succ = data.successors()
-    candidates = {}
+    candidates: dict[Edge, tuple[str, ...]] = {}
 
-    def offer(src, dst, raw_src, raw_dst, via):
+    def offer(src: str, dst: str, raw_src: str, raw_dst: str, via: tuple[str, ...]) -> None:
         # A self loop only when the very same class, not two merged ones, closes it.
         if src == dst and raw_src != raw_dst:
             return
-        via = tuple(node_of(n, collapse) for n in via)
+        nodes = tuple(node_of(n, collapse) for n in via)
         best = candidates.get((src, dst))
-        if best is None or (len(via), via) < (len(best), best):
-            candidates[(src, dst)] = via
+        if best is None or (len(nodes), nodes) < (len(best), best):
+            candidates[(src, dst)] = nodes
 
     for raw_src in sorted(data.classes):
         src = node_of(raw_src, collapse)
@@ -198,7 +203,7 @@ def build_graph(data, focus, through=2, collapse=True):
             continue
         # Breadth-first over non-focus classes, so the first path to a class is a shortest one.
         seen = {raw_src}
-        queue = collections.deque([(raw_src, ())])
+        queue: collections.deque[tuple[str, tuple[str, ...]]] = collections.deque([(raw_src, ())])
         while queue:
             raw, via = queue.popleft()
             for after in succ.get(raw, ()):
@@ -214,13 +219,17 @@ def build_graph(data, focus, through=2, collapse=True):
     return Graph(nodes, dict(sorted(candidates.items())))
 
 
-def strongly_connected(nodes, edges):
+def strongly_connected(nodes: Iterable[str], edges: Iterable[Edge]) -> list[list[str]]:
     """The strongly connected components (lists of sorted node names, in sorted order) of the
     graph of NODES and EDGES ((src, dst) pairs); Tarjan's algorithm, iterative."""
-    succ = collections.defaultdict(list)
+    succ: dict[str, list[str]] = collections.defaultdict(list)
     for src, dst in sorted(edges):
         succ[src].append(dst)
-    index, low, on_stack, stack, comps = {}, {}, set(), [], []
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    comps: list[list[str]] = []
     for root in sorted(nodes):
         if root in index:
             continue
@@ -240,7 +249,7 @@ def strongly_connected(nodes, edges):
                     low[node] = min(low[node], index[nxt])
                 continue
             if low[node] == index[node]:
-                comp = []
+                comp: list[str] = []
                 while True:
                     member = stack.pop()
                     on_stack.discard(member)
@@ -254,19 +263,19 @@ def strongly_connected(nodes, edges):
     return sorted(comps)
 
 
-def find_cycles(graph):
+def find_cycles(graph: Graph) -> tuple[set[Edge], list[list[str]]]:
     """(set of the edges on a cycle, list of elementary cycles as node lists closed by their
     first node) of GRAPH; at most MAX_CYCLES cycles are listed."""
-    comp_of = {}
+    comp_of: dict[str, int] = {}
     for n, comp in enumerate(strongly_connected(graph.nodes, graph.edges)):
         for node in comp:
             comp_of[node] = n
     cyclic = {(src, dst) for src, dst in graph.edges
               if src == dst or (comp_of[src] == comp_of[dst] and src != dst)}
-    succ = collections.defaultdict(list)
+    succ: dict[str, list[str]] = collections.defaultdict(list)
     for src, dst in sorted(cyclic):
         succ[src].append(dst)
-    cycles = []
+    cycles: list[list[str]] = []
     # Each elementary cycle once, from its smallest node, through larger nodes only.
     for start in sorted(succ):
         path = [start]

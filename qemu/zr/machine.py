@@ -129,7 +129,7 @@ def qemu_binary(machine: Machine, qemu: str | None) -> str:
     if machine["machine"].get("qemu_patched"):
         raise UsageError("this machine runs our QEMU build: pass --qemu PATH "
                          "(scripts/build-qemu.sh prints it)")
-    return machine["machine"]["qemu"]
+    return str(machine["machine"]["qemu"])
 
 
 def qemu_argv(machine: Machine, kernel: str, initrd: str, append: str, rundir: str,

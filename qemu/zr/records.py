@@ -9,8 +9,12 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 FILE = "data.jsonl"
+
+
+Record = dict[str, Any]   # {"test": NAME, "kind": KIND, FIELD: VALUE, ...}
 
 
 class RecordError(ValueError):
@@ -24,7 +28,7 @@ class Kind:
     name: str
     fields: tuple[str, ...]
     writer: str
-    more: re.Pattern | None = None
+    more: re.Pattern[str] | None = None
 
 
 TORTURE = ("arch", "kernel", "mix", "seed", "workers", "budget", "seconds", "ops", "ok",
@@ -43,7 +47,7 @@ KINDS = {k.name: k for k in (
 )}
 
 
-def check(rec: object, where: str) -> dict:
+def check(rec: object, where: str) -> Record:
     """rec as a record of the table, or RecordError naming `where` and what is wrong."""
     if not isinstance(rec, dict):
         raise RecordError(f"{where}: not a JSON object")
@@ -63,7 +67,7 @@ def check(rec: object, where: str) -> dict:
     return rec
 
 
-def parse(text: str, source: str) -> list[dict]:
+def parse(text: str, source: str) -> list[Record]:
     """The records of a data file's text; RecordError at the first line that is not one."""
     out = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -77,7 +81,7 @@ def parse(text: str, source: str) -> list[dict]:
     return out
 
 
-def read_records(rundir: str, kind: str | None = None) -> list[dict]:
+def read_records(rundir: str, kind: str | None = None) -> list[Record]:
     """The records one boot sent (of `kind` only, if given); none if it sent none."""
     path = os.path.join(rundir, FILE)
     try:

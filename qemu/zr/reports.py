@@ -21,7 +21,7 @@ class Kind:
     without backslashes: awk -v would eat them), and its group in the guest's counts (lockdep,
     hung, fault)."""
     name: str
-    host: re.Pattern
+    host: re.Pattern[str]
     guest: str
     group: str
 
@@ -66,7 +66,7 @@ class Refined:
     parent: str
     name: str
     known: str
-    host: re.Pattern
+    host: re.Pattern[str]
     guest: str
 
 
@@ -89,12 +89,12 @@ REFINE_WINDOW = 8
 GROUPS = ("lockdep", "hung", "fault")
 
 
-def kind_names():
+def kind_names() -> list[str]:
     """Every kind a boot can expect or allow: the table's and the refined ones."""
     return [k.name for k in REPORTS] + [r.name for r in REFINED]
 
 
-def classify(line, window=""):
+def classify(line: str, window: str = "") -> str | None:
     """The kind of the report whose header is `line` (refined by the next lines, `window`), or
     None."""
     for k in REPORTS:
@@ -104,11 +104,11 @@ def classify(line, window=""):
     return None
 
 
-def _sh_quote(s):
+def _sh_quote(s: str) -> str:
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def guest_shell():
+def guest_shell() -> str:
     """/selftests/reports.sh: the guest's copy of the table, as shell variables."""
     out = ["# Generated from qemu/zr/reports.py by scripts/mkinitramfs.sh: do not edit.",
            "# shellcheck shell=dash disable=SC2034",
@@ -122,7 +122,7 @@ def guest_shell():
     return "\n".join(out) + "\n"
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     if argv[1:] == ["--guest-shell"]:
         sys.stdout.write(guest_shell())
         return 0

@@ -30,7 +30,7 @@ def boot_results(runs: str, boot: str) -> BootResults | None:
             s = json.load(f)
     except (OSError, ValueError):
         return None
-    suites = {}
+    suites: dict[str, str] = {}
     for line in lines:
         m = RESULT.match(line)
         if m:
@@ -42,7 +42,7 @@ def boot_results(runs: str, boot: str) -> BootResults | None:
     return suites, s.get("reports_by_test", {}), s.get("killed")
 
 
-def cell(runs: str, side: Side | None, ran: set[str], cache: dict) -> str:
+def cell(runs: str, side: Side | None, ran: set[str], cache: dict[str, BootResults | None]) -> str:
     if side is None:
         return "n/a"
     if side.boot not in ran:
@@ -70,7 +70,7 @@ def verdicts(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[tuple[
     and whose boot ran: (result name, None if the console showed every kind while the test ran,
     else why not)."""
     out: list[tuple[str, str | None]] = []
-    cache: dict = {}
+    cache: dict[str, BootResults | None] = {}
     for s in scenarios:
         side = s.stock
         if side is None or not side.shows or side.boot not in ran:
@@ -92,7 +92,7 @@ def verdicts(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[tuple[
 
 
 def rows(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[Row]:
-    cache: dict = {}
+    cache: dict[str, BootResults | None] = {}
     return [(s.id, s.machine, s.title, cell(runs, s.stock, ran, cache),
              cell(runs, s.patched, ran, cache)) for s in scenarios]
 

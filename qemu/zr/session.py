@@ -266,7 +266,7 @@ def emulator_fault(summary_path: str) -> str:
     if s is None:
         return ""
     if s.get("qemu_crash"):
-        return s["qemu_crash"]
+        return str(s["qemu_crash"])
     if s.get("early_stall"):
         return f"early boot stalled: {s['early_stall']}"
     if s.get("timer_lost"):
