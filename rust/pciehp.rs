@@ -239,7 +239,8 @@ pub(crate) unsafe extern "C" fn zr_pciehp_unconfigure_device(
 
 /// Marks every device below the port dead and releases its driver, without the rescan/remove
 /// lock: highest devfn first, so a PF's VFs (and other functions) go before function 0, as the
-/// removal's reverse walk does.
+/// removal's reverse walk does; below a bridge in the slot (a switch), everything below it
+/// before the bridge ([`remove::release_below`]).
 ///
 /// # Safety
 ///
@@ -255,7 +256,10 @@ unsafe fn release_drivers(ctrl: *mut bindings_extra::controller, parent: *mut bi
         }
         // SAFETY: The caller holds `reset_lock` for reading; `dev` is held by the reference.
         unsafe {
-            without_reset_lock(ctrl, || remove::kill_and_release_driver(dev));
+            without_reset_lock(ctrl, || {
+                remove::release_below(dev);
+                remove::kill_and_release_driver(dev);
+            });
             bindings::pci_dev_put(dev);
         }
     }

@@ -24,6 +24,7 @@
 
 use crate::{
     bindings_extra,
+    pci,
     rescan_lock::RescanRemoveLock, //
 };
 use kernel::{
@@ -139,9 +140,10 @@ pub(crate) unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
     flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
 }
 
-/// The part of a removal done before the rescan/remove lock, in every remover: the device
-/// marked dead and its driver released ([`kill_and_release_driver`]), then the VFs a PF driver
-/// left enabled removed with their PF ([`crate::sriov::disable_left_enabled`], F4).
+/// The part of a removal done before the rescan/remove lock, in every remover: for a bridge,
+/// first everything below it ([`release_below`]); then the device marked dead and its driver
+/// released ([`kill_and_release_driver`]), then the VFs a PF driver left enabled removed with
+/// their PF ([`crate::sriov::disable_left_enabled`], F4).
 ///
 /// # Safety
 ///
@@ -149,8 +151,50 @@ pub(crate) unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
 pub(crate) unsafe fn release_for_removal(pdev: *mut bindings::pci_dev) {
     // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
     unsafe {
+        release_below(pdev);
+        release_one(pdev);
+    }
+}
+
+/// Releases one device for its removal: marked dead, its driver released, the VFs its driver
+/// left enabled removed.
+///
+/// # Safety
+///
+/// As [`release_for_removal`].
+unsafe fn release_one(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
+    unsafe {
         kill_and_release_driver(pdev);
         crate::sriov::disable_left_enabled(pdev);
+    }
+}
+
+/// Releases every device below `bridge` (nothing if it is no bridge) in 7.3.4's removal order:
+/// a bridge after everything below it ([`pci::devices_below`]). Releasing a bridge first would
+/// let `pcie_portdrv_remove()` clear its Bus Master while a driver below (an NVMe deleting its
+/// queues) still runs `.remove` through it. The devices are taken under the rescan/remove lock
+/// and released after it is dropped, so no removal below waits for a device lock with the lock
+/// held (S5 behind a bridge: a PF's unbind holds `device_lock(PF)` and waits for the lock in
+/// `sriov_del_vfs()`). Without memory for the list nothing is released here, and the removal
+/// releases the drivers below under the lock, as 7.3.4 does; so does it for a device a rescan
+/// adds below the bridge meanwhile.
+///
+/// # Safety
+///
+/// `bridge` is live and held by the caller; process context, no device lock held.
+pub(crate) unsafe fn release_below(bridge: *mut bindings::pci_dev) {
+    let below = {
+        let _rescan = RescanRemoveLock::lock();
+        // SAFETY: `bridge` is live (safety requirements); the rescan/remove lock is held.
+        unsafe { pci::devices_below(bridge) }
+    };
+    let Ok(below) = below else {
+        return;
+    };
+    for dev in below.iter().rev() {
+        // SAFETY: `dev` is held by its reference; no lock is held.
+        unsafe { release_one(dev.as_ptr()) };
     }
 }
 

@@ -14,6 +14,7 @@ mod debugfs;
 mod identity;
 mod layout;
 mod livepatch;
+mod pci;
 #[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
 mod pciehp;
 mod remove;
