@@ -14,6 +14,7 @@
 #   livepatch.sh  modules and livepatches: load, enable, disable, unload
 #   workers.sh    concurrent workers and the race scenarios built on them
 #   ops.sh        single operations on a function (zr_torture, zr_lifecycle)
+#   bridge.sh     a PCIe switch: its upstream port and slot, the drivers' .remove traced
 # Every function keeps its variables local; results that outlive a call are named ZR_*.
 
 export LC_ALL=C
@@ -123,3 +124,5 @@ export ZR_ARCH
 . "$ZR_SELFTESTS/workers.sh"
 # shellcheck source=ops.sh
 . "$ZR_SELFTESTS/ops.sh"
+# shellcheck source=bridge.sh
+. "$ZR_SELFTESTS/bridge.sh"
