@@ -112,6 +112,22 @@ zr_task_blocked() {
 	[ "${s%% *}" = D ]
 }
 
+# The gate of the deterministic recipes: the test module zr_nest, loaded at depth 1, holds the
+# rescan/remove lock for a while, and the recipe queues its tasks on the lock meanwhile.
+ZR_NEST=$ZR_MODDIR/klp/zr_nest.ko
+
+# zr_need_gate: SKIP the test if the image has no zr_nest.
+zr_need_gate() { [ -f "$ZR_NEST" ] || zr_skip_all "test module not in the image: $ZR_NEST"; }
+
+# zr_gate MS: load zr_nest in the background to hold the lock for MS milliseconds (ZR_GATE: the
+# insmod's PID); true once it holds it. zr_gate_wait: wait until it has let go.
+zr_gate() {
+	insmod "$ZR_NEST" depth=1 hold_ms="$1" &
+	ZR_GATE=$!
+	zr_loop_until "zr_dmesg_has 'zr_nest: holding the lock for $1 ms'" 50
+}
+zr_gate_wait() { wait "$ZR_GATE"; }
+
 # zr_pciehp_blocked: a pciehp interrupt thread sleeps uninterruptibly.
 zr_pciehp_blocked() {
 	local c

@@ -21,8 +21,7 @@
 # takes the lock, removes the VFs and returns; X removes the released switch.
 . "$(dirname "$0")/functions.sh"
 
-nest=$ZR_MODDIR/klp/zr_nest.ko
-[ -f "$nest" ] || zr_skip_all "test module not in the image: $nest"
+zr_need_gate
 zr_need_switch sigb
 zr_take_fn snvme sigb
 mode=stock
@@ -49,10 +48,7 @@ ktap_set_plan 7
 zr_canary
 zr_check "sigb: 2 VFs behind the switch" zr_sriov sigb 2
 zr_log "bridge-s5: G holds the lock, X remove ${ZR_SW##*/}, U unbind igb from $pf"
-insmod "$nest" depth=1 hold_ms="$hold" &
-g=$!
-zr_check "G holds the rescan/remove lock" \
-	zr_loop_until "zr_dmesg_has 'zr_nest: holding the lock for $hold ms'" 50
+zr_check "G holds the rescan/remove lock" zr_gate "$hold"
 echo 1 >"$ZR_SW/remove" &
 x=$!
 zr_check "X (remove of the switch) waits for the lock" zr_loop_until "zr_task_blocked $x" 50
@@ -61,7 +57,7 @@ u=$!
 # Stock: U removes the VFs without the lock and may be done already.
 zr_loop_until "zr_task_blocked $u || ! kill -0 $u 2>/dev/null" 50 || echo "# U neither blocked nor done"
 echo "# $mode kernel: waiting for the gate, then for X and U"
-wait "$g"
+zr_gate_wait
 zr_check "$mode: X and U finish (no deadlock)" zr_loop_until "finished $x $u" 300
 zr_check "the switch is gone" switch_gone
 zr_check "switch, snvme and sigb back after rescan, igb bound" zr_switch_back snvme sigb

@@ -19,8 +19,7 @@
 
 zcat /proc/config.gz 2>/dev/null | grep -q '^CONFIG_KASAN=y' ||
 	zr_skip_all "the kernel has no KASAN (the x86_64-kasan machine has)"
-nest=$ZR_MODDIR/klp/zr_nest.ko
-[ -f "$nest" ] || zr_skip_all "test module not in the image: $nest"
+zr_need_gate
 fn=pigb2
 dev=$(zr_fn_dev $fn) || zr_die "$fn not present"
 slot=$(zr_fn_slot $fn)
@@ -46,10 +45,7 @@ ktap_print_header
 ktap_set_plan 5
 zr_canary
 zr_log "remove-uaf: G holds the lock, R slot power off, X remove ${dev##*/}"
-insmod "$nest" depth=1 hold_ms="$hold" &
-g=$!
-zr_check "G holds the rescan/remove lock" \
-	zr_loop_until "zr_dmesg_has 'zr_nest: holding the lock for $hold ms'" 50
+zr_check "G holds the rescan/remove lock" zr_gate "$hold"
 echo 0 >"$slot/power" 2>/dev/null &
 r=$!
 zr_loop_until "queued $r" 50 || echo "# R did not block"
@@ -57,7 +53,7 @@ echo 1 >"$dev/remove" &
 x=$!
 zr_loop_until "zr_task_blocked $x" 50 || echo "# X did not block"
 echo "# $mode kernel: waiting for the gate, then for R and X"
-wait "$g"
+zr_gate_wait
 zr_check "R and X finished" zr_loop_until "! kill -0 $r 2>/dev/null && ! kill -0 $x 2>/dev/null" 30
 zr_check "$fn is removed" zr_wait_absent $fn
 if [ "$mode" = patched ]; then

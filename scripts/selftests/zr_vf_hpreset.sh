@@ -20,7 +20,7 @@
 . "$(dirname "$0")/functions.sh"
 
 zr_need_vfs
-nest=$ZR_MODDIR/klp/zr_nest.ko
+zr_need_gate
 pf=$(zr_fn_dev pigb2) || zr_die "pigb2 not present"
 slot=$(zr_fn_slot pigb2)
 [ -e "$slot/power" ] || zr_skip_all "pigb2 has no slot power control"
@@ -36,10 +36,7 @@ ktap_set_plan 5
 zr_canary
 echo bus >"$pf/reset_method" 2>/dev/null || zr_skip_all "no bus reset for ${pf##*/} here"
 zr_log "hpreset: G holds the lock, X remove ${pf##*/}, H slot power off, W reset (bus)"
-insmod "$nest" depth=1 hold_ms="$hold" &
-g=$!
-zr_check "G holds the rescan/remove lock" \
-	zr_loop_until "zr_dmesg_has 'zr_nest: holding the lock for $hold ms'" 50
+zr_check "G holds the rescan/remove lock" zr_gate "$hold"
 echo 1 >"$pf/remove" &
 x=$!
 zr_loop_until "zr_task_blocked $x" 50 || echo "# X did not block"
@@ -50,7 +47,7 @@ echo 1 >"$pf/reset" 2>/dev/null &
 w=$!
 zr_loop_until "zr_task_blocked $w" 50 || echo "# W did not block"
 echo "# $mode kernel: waiting for the gate, then for X, H and W"
-wait "$g"
+zr_gate_wait
 # On the stock kernel this is where the test hangs until the host's deadline.
 wait "$x" "$h" "$w"
 zr_check "X, H and W all finished" true
