@@ -31,11 +31,10 @@ zr_need_switch() {
 }
 
 # zr_switch_back ID...: the switch and the functions ID behind it are back, bound, after a
-# removal (rescan) or a slot power-off (power on).
+# sysfs removal (rescan). (A slot power-off has QEMU eject the switch for good.)
 zr_switch_back() {
 	local fn
 	[ -e "$ZR_SW" ] || echo 1 >/sys/bus/pci/rescan
-	[ -e "$ZR_SW" ] || echo 1 >"$ZR_SW_SLOT/power"
 	for fn in "$@"; do zr_wait_bound "$fn" || return 1; done
 }
 

@@ -11,6 +11,11 @@
 # the power-off of the slot it sits in (pciehp). The machine: the switch's downstream ports
 # hold snvme and sigb (with VFs), so in every 7.3.4 order an endpoint's callback comes first
 # and the last two are ports (the last downstream port, then the upstream port).
+#
+# QEMU ejects the device of a slot the guest powers off (pcie_cap_slot_write_config() with the
+# power indicator off), and the machine cannot re-plug a switch: the power-off comes last, and
+# the switch stays gone for the rest of the boot (the boots run this test last of those that
+# use the switch).
 . "$(dirname "$0")/functions.sh"
 
 zr_need_switch snvme
@@ -35,7 +40,7 @@ switch_gone() { [ ! -e "$ZR_SW" ]; }
 remove_switch() { echo 1 >"$ZR_SW/remove"; }
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 8
 zr_canary
 zr_check "sigb: 2 VFs behind the switch" zr_sriov sigb 2
 zr_trace_removes
@@ -46,11 +51,11 @@ zr_check "$mode: remove released the drivers below each port before it" children
 zr_check "switch, snvme and sigb back after rescan" zr_switch_back snvme sigb
 zr_check "sigb: 2 VFs again" zr_sriov sigb 2
 zr_trace_removes
+# From here on the switch is not brought back: QEMU ejects it (see above).
+trap 'echo nop >"$ZR_TRACING/current_tracer" 2>/dev/null' EXIT
 zr_log "% echo 0 > $ZR_SW_SLOT/power"
 echo 0 >"$ZR_SW_SLOT/power"
-zr_loop_until switch_gone 100
 zr_check "$mode: slot power-off (pciehp) released the drivers below each port before it" \
 	children_first "slot power-off"
-zr_check "switch, snvme and sigb back after slot power-on" zr_switch_back snvme sigb
 zr_check "no kernel report but the known pciehp one" zr_no_reports
 ktap_finished
