@@ -17,3 +17,5 @@
 #include <../arch/s390/pci/pci_bus.h>
 #include <../arch/s390/pci/pci_iov.h>
 #endif
+/* The C glue's symbols and the prototypes of the Rust functions it uses (rust/c_glue.rs). */
+#include "zr_glue.h"

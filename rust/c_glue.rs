@@ -1,27 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Symbols provided by the C glue (`zr_glue.c`, declared in `zr_glue.h`).
+//! The C glue's side of the crate boundary (`zr_glue.c`, declared in `zr_glue.h`).
+//!
+//! `zr_glue.h` is read by the extra bindgen run (`bindings_extra.h`), so the symbols the glue
+//! defines come from its declarations, not from a second copy here, and each Rust function the
+//! glue calls or puts in its tables is checked against its declaration there
+//! ([`c_prototype!`]).
 
-use crate::bindings_extra;
-use kernel::prelude::*;
+#[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
+pub(crate) use crate::bindings_extra::zr_sizeof_controller;
+pub(crate) use crate::bindings_extra::{
+    zr_built_build_id,
+    zr_built_release,
+    zr_built_version,
+    zr_enable_patch,
+    zr_sizeof_pci_sriov,
+    zr_vmlinux_funcs,
+    zr_vmlinux_nfuncs,
+    zr_vmlinux_sizes, //
+};
+#[cfg(CONFIG_S390)]
+pub(crate) use crate::bindings_extra::{
+    zr_lowcore_current_task,
+    zr_sizeof_zpci_bus,
+    zr_sizeof_zpci_dev, //
+};
 
-extern "C" {
-    /// `UTS_RELEASE` of the kernel tree the module was compiled against.
-    pub(crate) static zr_built_release: *const c_char;
-    /// `UTS_VERSION` (build counter and link time) of that tree's vmlinux.
-    pub(crate) static zr_built_version: *const c_char;
-    /// GNU build-id of that tree's vmlinux, as lowercase hex.
-    pub(crate) static zr_built_build_id: *const c_char;
-    /// The vmlinux functions the livepatch replaces (`zr_vmlinux_nfuncs` entries and a
-    /// terminator).
-    pub(crate) static zr_vmlinux_funcs: [bindings_extra::klp_func; 0];
-    /// The size each of them had in the vmlinux the module was compiled against.
-    pub(crate) static zr_vmlinux_sizes: [c_ulong; 0];
-    /// Number of entries of the two arrays above.
-    pub(crate) static zr_vmlinux_nfuncs: c_uint;
-    /// `klp_enable_patch()` on the module's patch.
-    pub(crate) fn zr_enable_patch() -> c_int;
-    /// The address of `current_task` in the lowcore, the same on every CPU.
-    #[cfg(CONFIG_S390)]
-    pub(crate) fn zr_lowcore_current_task() -> *const u64;
+/// Checks at compile time that the `#[no_mangle] extern "C"` function `$name`, defined where
+/// the macro is used, has the type of its prototype in `zr_glue.h`, through which the C glue
+/// calls it or stores it (`klp_func::new_func` is a `void *`, which the C compiler cannot
+/// check). The two arms of the `if` must coerce to one function pointer type: a parameter or a
+/// return type that differs is a type error naming both. The kernel's `#[export]` does the same
+/// against `kernel::bindings`.
+macro_rules! c_prototype {
+    ($name:ident) => {
+        const _: () = {
+            if true {
+                $crate::bindings_extra::$name
+            } else {
+                $name
+            };
+        };
+    };
 }
+pub(crate) use c_prototype;

@@ -9,18 +9,11 @@
 //! `struct controller`): every member after it would be read at a wrong offset. The C glue
 //! records `sizeof` of each such structure; the module refuses to load if Rust disagrees.
 
-use crate::bindings_extra;
+use crate::{
+    bindings_extra,
+    c_glue, //
+};
 use kernel::prelude::*;
-
-extern "C" {
-    static zr_sizeof_pci_sriov: usize;
-    #[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
-    static zr_sizeof_controller: usize;
-    #[cfg(CONFIG_S390)]
-    static zr_sizeof_zpci_dev: usize;
-    #[cfg(CONFIG_S390)]
-    static zr_sizeof_zpci_bus: usize;
-}
 
 /// Compares one structure's size in Rust with C's `sizeof`; logs a mismatch.
 fn same<T>(name: &str, c_size: usize) -> bool {
@@ -39,17 +32,18 @@ fn same<T>(name: &str, c_size: usize) -> bool {
 /// Checks every structure the crate reads through bindgen.
 pub(crate) fn check() -> Result {
     // SAFETY: Constants of the C glue.
-    let mut ok = same::<bindings_extra::pci_sriov>("pci_sriov", unsafe { zr_sizeof_pci_sriov });
+    let mut ok =
+        same::<bindings_extra::pci_sriov>("pci_sriov", unsafe { c_glue::zr_sizeof_pci_sriov });
     #[cfg(CONFIG_HOTPLUG_PCI_PCIE)]
     {
         // SAFETY: As above.
-        let c = unsafe { zr_sizeof_controller };
+        let c = unsafe { c_glue::zr_sizeof_controller };
         ok &= same::<bindings_extra::controller>("controller", c);
     }
     #[cfg(CONFIG_S390)]
     {
         // SAFETY: As above.
-        let (dev, bus) = unsafe { (zr_sizeof_zpci_dev, zr_sizeof_zpci_bus) };
+        let (dev, bus) = unsafe { (c_glue::zr_sizeof_zpci_dev, c_glue::zr_sizeof_zpci_bus) };
         ok &= same::<kernel::bindings::zpci_dev>("zpci_dev", dev);
         ok &= same::<kernel::bindings::zpci_bus>("zpci_bus", bus);
     }

@@ -92,3 +92,4 @@ pub(crate) extern "C" fn zr_pre_unpatch(_obj: *mut bindings_extra::klp_object) {
         pr_info!("unpatching: rescan/remove lock held; a nested holder finishes on the patched functions\n");
     }
 }
+crate::c_glue::c_prototype!(zr_pre_unpatch);

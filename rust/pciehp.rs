@@ -150,6 +150,7 @@ pub(crate) unsafe extern "C" fn zr_pciehp_configure_device(
     // SAFETY: By the safety requirements; `configure()` runs with both locks held.
     unsafe { under_rescan_lock(ctrl, || configure(ctrl, port, port_dev, parent)) }
 }
+crate::c_glue::c_prototype!(zr_pciehp_configure_device);
 
 /// The body of [`zr_pciehp_configure_device`], under the rescan/remove lock and `reset_lock`.
 ///
@@ -236,6 +237,7 @@ pub(crate) unsafe extern "C" fn zr_pciehp_unconfigure_device(
         }
     }
 }
+crate::c_glue::c_prototype!(zr_pciehp_unconfigure_device);
 
 /// Marks every device below the port dead and releases its driver, without the rescan/remove
 /// lock: highest devfn first, so a PF's VFs (and other functions) go before function 0, as the

@@ -86,6 +86,7 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     unsafe { bindings::sysfs_unbreak_active_protection(kn) };
     count as isize
 }
+crate::c_glue::c_prototype!(zr_remove_store);
 
 /// The removal proper of [`zr_remove_store`]: the driver released with no lock held, then the
 /// device stopped and removed under the rescan/remove lock, once it is released.

@@ -387,6 +387,7 @@ pub(crate) extern "C" fn zr_pci_lock_rescan_remove() {
     // SAFETY: Callers of the C API pair it with `pci_unlock_rescan_remove()` on the same task.
     unsafe { lock_raw() };
 }
+crate::c_glue::c_prototype!(zr_pci_lock_rescan_remove);
 
 /// Livepatch replacement of `void pci_unlock_rescan_remove(void)`.
 #[no_mangle]
@@ -394,3 +395,4 @@ pub(crate) extern "C" fn zr_pci_unlock_rescan_remove() {
     // SAFETY: Callers of the C API hold the lock through `pci_lock_rescan_remove()`.
     unsafe { unlock_raw() };
 }
+crate::c_glue::c_prototype!(zr_pci_unlock_rescan_remove);

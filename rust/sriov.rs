@@ -340,6 +340,7 @@ pub(crate) unsafe extern "C" fn zr_sriov_enable(dev: *mut bindings::pci_dev, nr:
         Err(e) => e.to_errno(),
     }
 }
+crate::c_glue::c_prototype!(zr_sriov_enable);
 
 /// Livepatch replacement of `static void sriov_disable(struct pci_dev *dev)`.
 ///
@@ -351,6 +352,7 @@ pub(crate) unsafe extern "C" fn zr_sriov_disable(dev: *mut bindings::pci_dev) {
     // SAFETY: By the safety requirements (the callers check `dev_is_pf()` first).
     unsafe { Pf::new(dev) }.disable();
 }
+crate::c_glue::c_prototype!(zr_sriov_disable);
 
 /// Disables SR-IOV of a PF that is about to be removed while its driver left it enabled.
 ///
@@ -446,6 +448,7 @@ pub(crate) unsafe extern "C" fn zr_sriov_numvfs_store(
         Err(e) => e.to_errno() as isize,
     }
 }
+crate::c_glue::c_prototype!(zr_sriov_numvfs_store);
 
 /// The body of `sriov_numvfs_store()` under `device_lock(PF)`.
 ///

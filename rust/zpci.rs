@@ -279,6 +279,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_zdev_put(zdev: *mut bindings::zpci_dev) 
     let ar = AddRemoveGuard::lock(&rescan);
     zdev.put(&ar);
 }
+crate::c_glue::c_prototype!(zr_zpci_zdev_put);
 
 /// Livepatch replacement of `void zpci_remove_reserved_devices(void)`, the handler of the
 /// platform's 0x0306 ("no function handle or id stored": reservations announced without naming
@@ -308,6 +309,7 @@ pub(crate) extern "C" fn zr_zpci_remove_reserved_devices() {
         zdev.put(&AddRemoveGuard::lock(&rescan));
     }
 }
+crate::c_glue::c_prototype!(zr_zpci_remove_reserved_devices);
 
 /// The first function on `zpci_list` that is in standby and that CLP reports reserved, with a
 /// reference taken for the caller (dropped with [`Zdev::put`]).
@@ -379,6 +381,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_add_device(zdev: *mut bindings::zpci_dev
     zpci_dbg!(0, c"add fid:%x, rc:%d\n", fid, rc);
     rc
 }
+crate::c_glue::c_prototype!(zr_zpci_add_device);
 
 /// Livepatch replacement of `int zpci_bus_scan_device(struct zpci_dev *zdev)`: make a newly
 /// configured function (slot power-on, 0x301) a `pci_dev`.
@@ -418,6 +421,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_bus_scan_device(zdev: *mut bindings::zpc
     unsafe { bindings::pci_bus_add_device(pdev) };
     0
 }
+crate::c_glue::c_prototype!(zr_zpci_bus_scan_device);
 
 /// Livepatch replacement of `void zpci_bus_remove_device(struct zpci_dev *zdev, bool
 /// set_error)`, the removal behind a deconfigure request (0x303), a hard deconfigure (0x304),
@@ -445,6 +449,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_bus_remove_device(
         bus_remove_device(&zdev, set_error, Release::First);
     }
 }
+crate::c_glue::c_prototype!(zr_zpci_bus_remove_device);
 
 /// Whether [`bus_remove_device`] releases the driver before taking the rescan/remove lock.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -550,6 +555,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
     unsafe { (*z).state = bindings::zpci_state_ZPCI_FN_STATE_STANDBY };
     0
 }
+crate::c_glue::c_prototype!(zr_zpci_deconfigure_device);
 
 /// `_do_recover()` of arch/s390/pci/pci_sysfs.c (inlined into `recover_store()` in 7.3.4).
 ///
@@ -643,6 +649,7 @@ pub(crate) unsafe extern "C" fn zr_recover_store(
         count as isize
     }
 }
+crate::c_glue::c_prototype!(zr_recover_store);
 
 /// The locked part of [`zr_recover_store`]; every guard is dropped when it returns.
 fn recover_locked(

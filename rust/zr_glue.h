@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Symbols shared between the C glue of zpci_rrlock and its Rust crate. Every C-defined symbol
- * here has a twin in an `extern "C"` block of rust/c_glue.rs; every Rust-defined one is a
- * `#[no_mangle] extern "C"` function of the crate.
+ * Symbols shared between the C glue of zpci_rrlock and its Rust crate, declared once: the
+ * extra bindgen run reads this header (bindings_extra.h), so the Rust side uses the C-defined
+ * symbols through these declarations (rust/c_glue.rs), and every Rust-defined function, a
+ * `#[no_mangle] extern "C"` function of the crate, is checked against its prototype here at
+ * compile time (c_prototype!).
  */
 #ifndef ZR_GLUE_H
 #define ZR_GLUE_H
@@ -48,8 +50,11 @@ void zr_sriov_disable(struct pci_dev *dev);
 ssize_t zr_sriov_numvfs_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			      size_t count);
 
+#ifdef CONFIG_HOTPLUG_PCI_PCIE
 int zr_pciehp_configure_device(struct controller *ctrl);
 void zr_pciehp_unconfigure_device(struct controller *ctrl, bool presence);
+#endif
+#ifdef CONFIG_S390
 void zr_zpci_zdev_put(struct zpci_dev *zdev);
 int zr_zpci_add_device(struct zpci_dev *zdev);
 int zr_zpci_bus_scan_device(struct zpci_dev *zdev);
@@ -58,5 +63,6 @@ int zr_zpci_deconfigure_device(struct zpci_dev *zdev);
 void zr_zpci_remove_reserved_devices(void);
 ssize_t zr_recover_store(struct device *dev, struct device_attribute *attr, const char *buf,
 			 size_t count);
+#endif
 
 #endif /* ZR_GLUE_H */

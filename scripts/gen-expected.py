@@ -1,20 +1,19 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""gen-expected.py [--config AUTO.CONF] SYSTEM.MAP GLUE.c [SKEW]: print zr_expected.h, the size
-kallsyms reports for every function the livepatch replaces (the ZR_FUNC(old, new) lines of
-GLUE.c), as
+"""gen-expected.py [--srctree DIR --sources LIST] SYSTEM.MAP FUNCS [SKEW]: print zr_expected.h,
+the size kallsyms reports for every function the livepatch replaces, as
 
     #define ZR_OLD_SIZE_<old> 0x<size>
+
+FUNCS names them, one a line: rust/zr_funcs.h run through the kernel's preprocessor with the
+tree's configuration and ZR_FUNC(old, new) defined as `old` (rust/Kbuild), so the conditionals
+around architecture- and configuration-specific replacements are the compiler's own.
 
 kallsyms_lookup_size_offset() counts up to the next symbol with a higher address, alignment
 padding included; System.map lists exactly the kallsyms symbols in address order, so the size is
 computed the same way here. Exit status 1, naming it, on a function missing or not unique.
 SKEW (tests only) names a function whose recorded size is made 2 bytes larger, so the module
 must refuse to patch.
-
-Architecture-specific replacements sit in "#ifdef CONFIG_X" / "#if IS_ENABLED(CONFIG_X)" blocks
-(with "#else", "#endif", and "!" for the negation); with --config the kernel's auto.conf decides
-them, as the C compiler will. Any other conditional around a ZR_FUNC() line is an error.
 
 With --srctree DIR --sources LIST it first checks that every replaced function, and every caller
 LIST names for one, has in the kernel source DIR the source its replacement was written
@@ -29,59 +28,20 @@ import os
 import re
 import sys
 
-COND = re.compile(r"^#\s*(?:ifdef\s+(CONFIG_\w+)"
-                  r"|if\s+(!?)\s*IS_ENABLED\((CONFIG_\w+)\)"
-                  r"|ifndef\s+(CONFIG_\w+))\s*$")
 
-
-def read_config(path):
-    """The symbols set to y or m in an auto.conf."""
-    on = set()
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r"^(CONFIG_\w+)=[ym]$", line.strip())
-            if m:
-                on.add(m.group(1))
-    return on
-
-
-def replaced_functions(text, config):
-    """The old names of the ZR_FUNC() lines that the preprocessor keeps under CONFIG."""
-    stack = []  # per open conditional: True/False, or None if not understood
+def replaced_functions(text):
+    """The names in FUNCS text (preprocessor output: one C identifier a line, blank lines
+    aside), in order; ValueError naming a line that is anything else, or a repeated name."""
     want = []
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        if line.startswith("#"):
-            d = re.sub(r"^#\s*", "", line)
-            m = COND.match(line)
-            if m:
-                ifdef, neg, isen, ifndef = m.groups()
-                sym = ifdef or isen or ifndef
-                val = None if config is None else sym in config
-                if val is not None and (neg or ifndef):
-                    val = not val
-                stack.append(val)
-            elif d.startswith("if"):
-                stack.append(None)
-            elif d.startswith("else"):
-                if not stack:
-                    raise ValueError(f"line {n}: #else without #if")
-                stack[-1] = None if stack[-1] is None else not stack[-1]
-            elif d.startswith("endif"):
-                if not stack:
-                    raise ValueError(f"line {n}: #endif without #if")
-                stack.pop()
+        if not line:
             continue
-        m = re.match(r"^ZR_FUNC\((\w+),", line)
-        if not m:
-            continue
-        if None in stack:
-            why = "needs --config" if config is None else "is not a CONFIG_ test"
-            raise ValueError(f"line {n}: ZR_FUNC({m.group(1)}) under a conditional that {why}")
-        if all(stack):
-            want.append(m.group(1))
-    if stack:
-        raise ValueError("unterminated #if")
+        if not re.fullmatch(r"[A-Za-z_]\w*", line):
+            raise ValueError(f"line {n}: not a function name: {line!r}")
+        if line in want:
+            raise ValueError(f"line {n}: {line} listed twice")
+        want.append(line)
     return want
 
 
@@ -192,30 +152,27 @@ def main():
             print(f"gen-expected: {e}", file=sys.stderr)
             return 1
         return 0
-    config = None
     srctree = sources = None
-    while args[:1] in (["--config"], ["--srctree"], ["--sources"]) and len(args) >= 2:
-        if args[0] == "--config":
-            config = read_config(args[1])
-        elif args[0] == "--srctree":
+    while args[:1] in (["--srctree"], ["--sources"]) and len(args) >= 2:
+        if args[0] == "--srctree":
             srctree = args[1]
         else:
             sources = args[1]
         args = args[2:]
     if len(args) not in (2, 3) or (srctree is None) != (sources is None):
-        print("usage: gen-expected.py [--config AUTO.CONF] [--srctree DIR --sources LIST] "
-              "SYSTEM.MAP GLUE.c [SKEW]", file=sys.stderr)
+        print("usage: gen-expected.py [--srctree DIR --sources LIST] SYSTEM.MAP FUNCS [SKEW]",
+              file=sys.stderr)
         return 2
-    smap, glue = args[:2]
+    smap, funcs = args[:2]
     skew = args[2] if len(args) == 3 else None
-    with open(glue, encoding="utf-8") as f:
+    with open(funcs, encoding="utf-8") as f:
         try:
-            want = replaced_functions(f.read(), config)
+            want = replaced_functions(f.read())
         except ValueError as e:
-            print(f"gen-expected: {glue}: {e}", file=sys.stderr)
+            print(f"gen-expected: {funcs}: {e}", file=sys.stderr)
             return 1
     if not want:
-        print(f"gen-expected: no ZR_FUNC() lines in {glue}", file=sys.stderr)
+        print(f"gen-expected: no replaced function in {funcs}", file=sys.stderr)
         return 1
     if sources is not None:
         try:
