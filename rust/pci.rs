@@ -1,13 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! PCI helpers shared by the removers: a counted device reference and the walk of the devices
-//! below a bridge, in the order a removal releases their drivers.
+//! PCI helpers shared by the removers (the `remove` store, pciehp, the s390 removers): a counted
+//! device reference, the device lock, and the first half of every removal, the release of the
+//! drivers before the rescan/remove lock, in the order 7.3.4 releases them.
 
+use crate::{
+    bindings_extra,
+    rescan_lock::RescanRemoveLock, //
+};
 use core::ptr::NonNull;
 use kernel::{
     bindings,
     container_of,
-    prelude::*, //
+    prelude::*,
+    sync::{
+        Mutex,
+        MutexGuard, //
+    }, //
 };
 
 /// A reference on a `struct pci_dev`, dropped with the value (`pci_dev_put()`).
@@ -98,4 +107,108 @@ pub(crate) unsafe fn devices_below(bridge: *mut bindings::pci_dev) -> Result<KVe
         i += 1;
     }
     Ok(out)
+}
+
+/// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
+///
+/// # Safety
+///
+/// `pdev` is live.
+pub(crate) unsafe fn is_added(pdev: *mut bindings::pci_dev) -> bool {
+    // SAFETY: `pdev` is live; `priv_flags` is a bitmap the core changes with atomic bit
+    // operations, read once here as `test_bit()` does.
+    let flags = unsafe { core::ptr::read_volatile(&raw const (*pdev).priv_flags) };
+    flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
+}
+
+/// The part of a removal done before the rescan/remove lock, in every remover: for a bridge,
+/// first everything below it ([`release_below`]); then the device marked dead and its driver
+/// released ([`kill_and_release_driver`]), then the VFs a PF driver left enabled removed with
+/// their PF ([`crate::sriov::disable_left_enabled`], F4).
+///
+/// # Safety
+///
+/// `pdev` is live and held by the caller; process context, no device lock held.
+pub(crate) unsafe fn release_for_removal(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
+    unsafe {
+        release_below(pdev);
+        release_one(pdev);
+    }
+}
+
+/// Releases one device for its removal: marked dead, its driver released, the VFs its driver
+/// left enabled removed.
+///
+/// # Safety
+///
+/// As [`release_for_removal`].
+unsafe fn release_one(pdev: *mut bindings::pci_dev) {
+    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
+    unsafe {
+        kill_and_release_driver(pdev);
+        crate::sriov::disable_left_enabled(pdev);
+    }
+}
+
+/// Releases every device below `bridge` (nothing if it is no bridge) in 7.3.4's removal order:
+/// a bridge after everything below it ([`devices_below`]). Releasing a bridge first would
+/// let `pcie_portdrv_remove()` clear its Bus Master while a driver below (an NVMe deleting its
+/// queues) still runs `.remove` through it. The devices are taken under the rescan/remove lock
+/// and released after it is dropped, so no removal below waits for a device lock with the lock
+/// held (S5 behind a bridge: a PF's unbind holds `device_lock(PF)` and waits for the lock in
+/// `sriov_del_vfs()`). Without memory for the list nothing is released here, and the removal
+/// releases the drivers below under the lock, as 7.3.4 does; so does it for a device a rescan
+/// adds below the bridge meanwhile.
+///
+/// # Safety
+///
+/// `bridge` is live and held by the caller; process context, no device lock held.
+pub(crate) unsafe fn release_below(bridge: *mut bindings::pci_dev) {
+    let below = {
+        let _rescan = RescanRemoveLock::lock();
+        // SAFETY: `bridge` is live (safety requirements); the rescan/remove lock is held.
+        unsafe { devices_below(bridge) }
+    };
+    let Ok(below) = below else {
+        return;
+    };
+    for dev in below.iter().rev() {
+        // SAFETY: `dev` is held by its reference; no lock is held.
+        unsafe { release_one(dev.as_ptr()) };
+    }
+}
+
+/// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its
+/// driver: the first half of a removal, done before the rescan/remove lock so that the removal
+/// proper never waits for the device lock while holding it. Used by the `remove` store and the
+/// s390 removers (`crate::zpci`).
+///
+/// # Safety
+///
+/// `pdev` is live and held by the caller; process context. (Called under the rescan/remove lock
+/// it would still be correct, only without the ordering it exists for.)
+pub(crate) unsafe fn kill_and_release_driver(pdev: *mut bindings::pci_dev) {
+    // SAFETY: `pdev` is live (safety requirements).
+    let dev = unsafe { &raw mut (*pdev).dev };
+    {
+        // SAFETY: `dev` is live for the guard's scope; process context.
+        let _lock = unsafe { device_lock(dev) };
+        // SAFETY: `dev` is live and its device lock is held, as `kill_device()` requires.
+        unsafe { bindings::kill_device(dev) };
+    }
+    // SAFETY: `dev` is live; no device lock is held (the call takes it).
+    unsafe { bindings::device_release_driver(dev) };
+}
+
+/// Takes `device_lock(dev)` (`dev->mutex`, C-initialised by `device_initialize()`) as a guard of
+/// the kernel crate's mutex.
+///
+/// # Safety
+///
+/// `dev` is a live, initialised device for `'a`; process context.
+pub(crate) unsafe fn device_lock<'a>(dev: *mut bindings::device) -> MutexGuard<'a, ()> {
+    // SAFETY: `dev->mutex` is an initialised mutex that lives as long as the device, live for
+    // `'a` (safety requirements).
+    unsafe { Mutex::<()>::from_raw(&raw mut (*dev).mutex) }.lock()
 }

@@ -29,8 +29,11 @@
 //! again inside it ([`under_rescan_lock`]): the only order left is rescan/remove lock, then
 //! `reset_lock`, and no reader of `reset_lock` waits for the rescan/remove lock.
 
-use crate::remove;
-use crate::{bindings_extra, rescan_lock::RescanRemoveLock};
+use crate::{
+    bindings_extra,
+    pci,
+    rescan_lock::RescanRemoveLock, //
+};
 use kernel::{
     bindings,
     device::Device,
@@ -242,7 +245,7 @@ crate::c_glue::c_prototype!(zr_pciehp_unconfigure_device);
 /// Marks every device below the port dead and releases its driver, without the rescan/remove
 /// lock: highest devfn first, so a PF's VFs (and other functions) go before function 0, as the
 /// removal's reverse walk does; below a bridge in the slot (a switch), everything below it
-/// before the bridge ([`remove::release_below`]).
+/// before the bridge ([`pci::release_below`]).
 ///
 /// # Safety
 ///
@@ -259,8 +262,8 @@ unsafe fn release_drivers(ctrl: *mut bindings_extra::controller, parent: *mut bi
         // SAFETY: The caller holds `reset_lock` for reading; `dev` is held by the reference.
         unsafe {
             without_reset_lock(ctrl, || {
-                remove::release_below(dev);
-                remove::kill_and_release_driver(dev);
+                pci::release_below(dev);
+                pci::kill_and_release_driver(dev);
             });
             bindings::pci_dev_put(dev);
         }

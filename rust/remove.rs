@@ -23,9 +23,12 @@
 //! [`crate::sriov::disable_left_enabled`]).
 
 use crate::{
-    bindings_extra,
     pci,
-    rescan_lock::RescanRemoveLock, //
+    rescan_lock::RescanRemoveLock,
+    sysfs::{
+        self,
+        ActiveProtectionBreak, //
+    }, //
 };
 use kernel::{
     bindings,
@@ -59,32 +62,25 @@ pub(crate) unsafe extern "C" fn zr_remove_store(
     buf: *const c_char,
     count: usize,
 ) -> isize {
-    let mut val: u64 = 0;
-    // SAFETY: `buf` is NUL-terminated (sysfs guarantees it); `val` is a local.
-    if unsafe { bindings::kstrtoull(buf, 0, &mut val) } < 0 {
-        return EINVAL.to_errno() as isize;
-    }
-    if val == 0 {
-        return count as isize;
-    }
-    // SAFETY: `dev` and `attr` are the attribute's device and descriptor. The break drops this
-    // store's active reference and takes a reference on the device's kobject, which keeps the
-    // `pci_dev` alive until the unbreak below.
-    let kn = unsafe {
-        bindings::sysfs_break_active_protection(&raw mut (*dev).kobj, &raw const (*attr).attr)
-    };
-    if kn.is_null() {
-        // The attribute is gone: the device is being removed by someone else.
-        return count as isize;
-    }
-    // SAFETY: `dev` is the `dev` field of a `struct pci_dev` (a PCI device attribute).
-    let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
-    // SAFETY: `pdev` is pinned by the break above; process context, no lock held.
-    unsafe { release_then_remove(pdev) };
-    // SAFETY: Balances the break above, after every lock is dropped; may drop the last
-    // reference on the device.
-    unsafe { bindings::sysfs_unbreak_active_protection(kn) };
-    count as isize
+    sysfs::store(|| {
+        // SAFETY: `buf` is NUL-terminated (safety requirements). Any malformed value is
+        // `EINVAL`, as in 7.3.4.
+        if unsafe { sysfs::parse_u64(buf) }.map_err(|_| EINVAL)? == 0 {
+            return Ok(count);
+        }
+        // SAFETY: The store's own device and attribute. The break drops this store's active
+        // reference and takes a reference on the device's kobject, which keeps the `pci_dev`
+        // alive until it is dropped, after every lock below.
+        let Some(_unprotected) = (unsafe { ActiveProtectionBreak::new(dev, attr) }) else {
+            // The attribute is gone: the device is being removed by someone else.
+            return Ok(count);
+        };
+        // SAFETY: `dev` is the `dev` field of a `struct pci_dev` (a PCI device attribute).
+        let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
+        // SAFETY: `pdev` is pinned by the break; process context, no lock held.
+        unsafe { release_then_remove(pdev) };
+        Ok(count)
+    })
 }
 crate::c_glue::c_prototype!(zr_remove_store);
 
@@ -108,15 +104,15 @@ crate::c_glue::c_prototype!(zr_remove_store);
 unsafe fn release_then_remove(pdev: *mut bindings::pci_dev) {
     loop {
         // SAFETY: `pdev` is live and held (safety requirements); no lock is held.
-        let released = unsafe { pci_dev_is_added(pdev) };
+        let released = unsafe { pci::is_added(pdev) };
         if released {
             // SAFETY: As above.
-            unsafe { release_for_removal(pdev) };
+            unsafe { pci::release_for_removal(pdev) };
         }
         let _rescan = RescanRemoveLock::lock();
         // SAFETY: `pdev` is held; the rescan/remove lock is held, so whether it is added cannot
         // change under us, and a concurrent writer that removed it first leaves nothing to do.
-        if unsafe { !pci_dev_is_added(pdev) } {
+        if unsafe { !pci::is_added(pdev) } {
             return;
         }
         if released {
@@ -126,96 +122,5 @@ unsafe fn release_then_remove(pdev: *mut bindings::pci_dev) {
             return;
         }
         // Added (with its driver) while this writer waited for the lock: release it first.
-    }
-}
-
-/// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
-///
-/// # Safety
-///
-/// `pdev` is live.
-pub(crate) unsafe fn pci_dev_is_added(pdev: *mut bindings::pci_dev) -> bool {
-    // SAFETY: `pdev` is live; `priv_flags` is a bitmap the core changes with atomic bit
-    // operations, read once here as `test_bit()` does.
-    let flags = unsafe { core::ptr::read_volatile(&raw const (*pdev).priv_flags) };
-    flags & (1 << bindings_extra::PCI_DEV_ADDED) != 0
-}
-
-/// The part of a removal done before the rescan/remove lock, in every remover: for a bridge,
-/// first everything below it ([`release_below`]); then the device marked dead and its driver
-/// released ([`kill_and_release_driver`]), then the VFs a PF driver left enabled removed with
-/// their PF ([`crate::sriov::disable_left_enabled`], F4).
-///
-/// # Safety
-///
-/// `pdev` is live and held by the caller; process context, no device lock held.
-pub(crate) unsafe fn release_for_removal(pdev: *mut bindings::pci_dev) {
-    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
-    unsafe {
-        release_below(pdev);
-        release_one(pdev);
-    }
-}
-
-/// Releases one device for its removal: marked dead, its driver released, the VFs its driver
-/// left enabled removed.
-///
-/// # Safety
-///
-/// As [`release_for_removal`].
-unsafe fn release_one(pdev: *mut bindings::pci_dev) {
-    // SAFETY: By the safety requirements; the driver is gone when the VFs are removed.
-    unsafe {
-        kill_and_release_driver(pdev);
-        crate::sriov::disable_left_enabled(pdev);
-    }
-}
-
-/// Releases every device below `bridge` (nothing if it is no bridge) in 7.3.4's removal order:
-/// a bridge after everything below it ([`pci::devices_below`]). Releasing a bridge first would
-/// let `pcie_portdrv_remove()` clear its Bus Master while a driver below (an NVMe deleting its
-/// queues) still runs `.remove` through it. The devices are taken under the rescan/remove lock
-/// and released after it is dropped, so no removal below waits for a device lock with the lock
-/// held (S5 behind a bridge: a PF's unbind holds `device_lock(PF)` and waits for the lock in
-/// `sriov_del_vfs()`). Without memory for the list nothing is released here, and the removal
-/// releases the drivers below under the lock, as 7.3.4 does; so does it for a device a rescan
-/// adds below the bridge meanwhile.
-///
-/// # Safety
-///
-/// `bridge` is live and held by the caller; process context, no device lock held.
-pub(crate) unsafe fn release_below(bridge: *mut bindings::pci_dev) {
-    let below = {
-        let _rescan = RescanRemoveLock::lock();
-        // SAFETY: `bridge` is live (safety requirements); the rescan/remove lock is held.
-        unsafe { pci::devices_below(bridge) }
-    };
-    let Ok(below) = below else {
-        return;
-    };
-    for dev in below.iter().rev() {
-        // SAFETY: `dev` is held by its reference; no lock is held.
-        unsafe { release_one(dev.as_ptr()) };
-    }
-}
-
-/// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its
-/// driver: the first half of a removal, done before the rescan/remove lock so that the removal
-/// proper never waits for the device lock while holding it. Used by the `remove` store and the
-/// s390 removers (`crate::zpci`).
-///
-/// # Safety
-///
-/// `pdev` is live and held by the caller; process context. (Called under the rescan/remove lock
-/// it would still be correct, only without the ordering it exists for.)
-pub(crate) unsafe fn kill_and_release_driver(pdev: *mut bindings::pci_dev) {
-    // SAFETY: `pdev` is live (safety requirements); `kill_device()` requires the device lock,
-    // which is `dev->mutex`.
-    unsafe {
-        let dev = &raw mut (*pdev).dev;
-        bindings::mutex_lock(&raw mut (*dev).mutex);
-        bindings::kill_device(dev);
-        bindings::mutex_unlock(&raw mut (*dev).mutex);
-        bindings::device_release_driver(dev);
     }
 }

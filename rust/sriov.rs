@@ -24,7 +24,12 @@
 
 use crate::{
     bindings_extra,
-    rescan_lock::RescanRemoveLock, //
+    pci,
+    rescan_lock::RescanRemoveLock,
+    sysfs::{
+        self,
+        ActiveProtectionBreak, //
+    }, //
 };
 use kernel::{
     bindings,
@@ -369,28 +374,24 @@ crate::c_glue::c_prototype!(zr_sriov_disable);
 /// # Safety
 ///
 /// `dev` is a live PCI device held by the caller, marked dead and without a driver
-/// ([`crate::remove::kill_and_release_driver`]); process context, no device lock held.
+/// ([`crate::pci::kill_and_release_driver`]); process context, no device lock held.
 pub(crate) unsafe fn disable_left_enabled(dev: *mut bindings::pci_dev) {
     // SAFETY: `dev` is live (safety requirements).
     if unsafe { bindings::pci_dev::is_physfn_raw(dev) } == 0 {
         return;
     }
-    // SAFETY: `dev` is live; its device lock is `dev->dev.mutex`, taken as a driver's `.remove`
-    // runs (the context `pci_disable_sriov()` is written for).
-    unsafe { bindings::mutex_lock(&raw mut (*dev).dev.mutex) };
-    {
-        // SAFETY: `dev` is a live PF, held by the caller, and its device lock is held.
-        let pf = unsafe { Pf::new(dev) };
-        if pf.with_iov(|iov| iov.num_VFs) != 0 {
-            dev_warn!(
-                pf.device(),
-                "zpci_rrlock: removing the VFs the driver left enabled with their PF\n"
-            );
-            pf.disable();
-        }
+    // SAFETY: `dev` is live (safety requirements); its device lock is taken as a driver's
+    // `.remove` runs (the context `pci_disable_sriov()` is written for).
+    let _lock = unsafe { pci::device_lock(&raw mut (*dev).dev) };
+    // SAFETY: `dev` is a live PF, held by the caller, and its device lock is held.
+    let pf = unsafe { Pf::new(dev) };
+    if pf.with_iov(|iov| iov.num_VFs) != 0 {
+        dev_warn!(
+            pf.device(),
+            "zpci_rrlock: removing the VFs the driver left enabled with their PF\n"
+        );
+        pf.disable();
     }
-    // SAFETY: Locked above on this task.
-    unsafe { bindings::mutex_unlock(&raw mut (*dev).dev.mutex) };
 }
 
 /// Livepatch replacement of `sriov_numvfs_store()`: the 7.3.4 store without its two
@@ -415,38 +416,29 @@ pub(crate) unsafe extern "C" fn zr_sriov_numvfs_store(
     buf: *const c_char,
     count: usize,
 ) -> isize {
-    let mut num_vfs: u16 = 0;
-    // SAFETY: `buf` is NUL-terminated (sysfs); `num_vfs` is a local.
-    if unsafe { bindings::kstrtou16(buf, 0, &mut num_vfs) } < 0 {
-        return EINVAL.to_errno() as isize;
-    }
-    // SAFETY: `dev` is the `dev` field of a live `struct pci_dev` (a PCI device attribute).
-    let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
-    // SAFETY: `pdev` is live.
-    if u32::from(num_vfs) > unsafe { bindings::pci_sriov_get_totalvfs(pdev) } {
-        return ERANGE.to_errno() as isize;
-    }
-    // SAFETY: `dev` and `attr` are the live device and attribute of this store; on success the
-    // call takes a reference on the device's kobject, dropped by the unbreak below.
-    let kn = unsafe {
-        bindings::sysfs_break_active_protection(&raw mut (*dev).kobj, &raw const (*attr).attr)
-    };
-    if kn.is_null() {
-        // The attribute is being removed with its device.
-        return ENODEV.to_errno() as isize;
-    }
-    // SAFETY: `dev` is live (referenced above); the device lock is released below on this task.
-    unsafe { bindings::mutex_lock(&raw mut (*dev).mutex) };
-    // SAFETY: The attribute is visible on PFs only; we hold the device lock.
-    let ret = unsafe { configure(pdev, num_vfs) };
-    // SAFETY: Locked above.
-    unsafe { bindings::mutex_unlock(&raw mut (*dev).mutex) };
-    // SAFETY: `kn` came from the break above; this drops its references once.
-    unsafe { bindings::sysfs_unbreak_active_protection(kn) };
-    match ret {
-        Ok(()) => count as isize,
-        Err(e) => e.to_errno() as isize,
-    }
+    sysfs::store(|| {
+        // SAFETY: `buf` is NUL-terminated (sysfs). Any malformed value is `EINVAL`, as in
+        // 7.3.4.
+        let num_vfs = unsafe { sysfs::parse_u16(buf) }.map_err(|_| EINVAL)?;
+        // SAFETY: `dev` is the `dev` field of a live `struct pci_dev` (a PCI device attribute).
+        let pdev = unsafe { container_of!(dev, bindings::pci_dev, dev) };
+        // SAFETY: `pdev` is live.
+        if u32::from(num_vfs) > unsafe { bindings::pci_sriov_get_totalvfs(pdev) } {
+            return Err(ERANGE);
+        }
+        // SAFETY: The store's own device and attribute; the break holds a reference on the
+        // device's kobject while it lives.
+        let Some(_unprotected) = (unsafe { ActiveProtectionBreak::new(dev, attr) }) else {
+            // The attribute is being removed with its device.
+            return Err(ENODEV);
+        };
+        // SAFETY: `dev` is live (referenced by the break), and outlives the guard, dropped
+        // before the break.
+        let _lock = unsafe { pci::device_lock(dev) };
+        // SAFETY: The attribute is visible on PFs only; we hold the device lock.
+        unsafe { configure(pdev, num_vfs) }?;
+        Ok(count)
+    })
 }
 crate::c_glue::c_prototype!(zr_sriov_numvfs_store);
 

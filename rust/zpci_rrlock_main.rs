@@ -20,6 +20,7 @@ mod pciehp;
 mod remove;
 mod rescan_lock;
 mod sriov;
+mod sysfs;
 #[cfg(CONFIG_S390)]
 mod zpci;
 

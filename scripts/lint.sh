@@ -16,7 +16,7 @@ ksrc=$(zr_ksrc)
 [ -f "$ksrc/.rustfmt.toml" ] || zr_die "lint: no kernel source (run scripts/bootstrap.sh)"
 
 zr_info "lint: rustfmt"
-"$ZR_RUSTFMT" --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" "$ZR_TOP"/rust/*.rs "$ZR_TOP"/scripts/selftests/modules/*.rs || fail "rustfmt: rust/ is not formatted"
+"$ZR_RUSTFMT" --check --edition 2021 --config-path "$ksrc/.rustfmt.toml" "$ZR_TOP"/rust/*.rs "$ZR_TOP"/rust/*/*.rs "$ZR_TOP"/scripts/selftests/modules/*.rs || fail "rustfmt: rust/ is not formatted"
 for manifest in "$ZR_TOP"/tools/*/Cargo.toml; do
 	[ -f "$manifest" ] || continue
 	cargo fmt --manifest-path "$manifest" --check || fail "cargo fmt: $(dirname "$manifest")"
