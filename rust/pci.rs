@@ -109,6 +109,39 @@ pub(crate) unsafe fn devices_below(bridge: *mut bindings::pci_dev) -> Result<KVe
     Ok(out)
 }
 
+/// Every registered VF of `pf`, each held, in the PCI core's device order (`pci_get_device()`
+/// over all devices, keeping those whose `physfn` is `pf`). Walks the whole device list rather
+/// than the VF routing IDs `pci_iov_remove_virtfn()` computes: on s390 the platform gives a VF
+/// its own slot on the zPCI bus, which the routing IDs do not predict.
+///
+/// # Safety
+///
+/// `pf` is a live PF held by the caller.
+pub(crate) unsafe fn virtfns(pf: *mut bindings::pci_dev) -> Result<KVec<DevRef>> {
+    let mut out = KVec::new();
+    let mut dev: *mut bindings::pci_dev = core::ptr::null_mut();
+    loop {
+        // SAFETY: `dev` is null or the device the previous call returned, with the reference
+        // that call took; this call drops it and takes one on the device it returns.
+        // `u32::MAX` is `PCI_ANY_ID`.
+        dev = unsafe { bindings::pci_get_device(u32::MAX, u32::MAX, dev) };
+        let Some(held) = NonNull::new(dev) else {
+            return Ok(out);
+        };
+        // SAFETY: `dev` is live (held by the walk's reference); a VF's `physfn` is set for its
+        // lifetime (the union's other member, `sriov`, belongs to PFs).
+        let ours = unsafe { (*dev).is_virtfn() != 0 && (*dev).__bindgen_anon_1.physfn == pf };
+        if ours {
+            // SAFETY: `dev` is live (above).
+            if let Err(e) = out.push(unsafe { DevRef::get(held) }, GFP_KERNEL) {
+                // SAFETY: Drops the walk's reference on `dev`; the walk ends here.
+                unsafe { bindings::pci_dev_put(dev) };
+                return Err(e.into());
+            }
+        }
+    }
+}
+
 /// Whether `pdev` is still added to the PCI core (`pci_dev_is_added()`: bit `PCI_DEV_ADDED`).
 ///
 /// # Safety

@@ -165,8 +165,12 @@ impl Pf {
         Ok(())
     }
 
-    /// `sriov_del_vfs()` of the fix: the VFs are removed under the rescan/remove lock.
+    /// `sriov_del_vfs()` of the fix: the VFs are removed under the rescan/remove lock, their
+    /// drivers released before it ([`release_vfs`]).
     fn del_vfs(&self) {
+        // SAFETY: `dev` is a live PF (type invariant); no spinlock is held. The caller may hold
+        // the rescan/remove lock (a nested removal): then the release waits under it, as 7.3.4.
+        unsafe { release_vfs(self.dev) };
         let _guard = RescanRemoveLock::lock();
         for i in 0..c_int::from(self.with_iov(|iov| iov.num_VFs)) {
             // SAFETY: `dev` is a live PF; removing a VF that is already gone is a no-op (the VF
@@ -371,6 +375,9 @@ crate::c_glue::c_prototype!(zr_sriov_disable);
 /// the error path (stock 7.3.4, found by the x86_64 torture; Documentation/torture.rst, F4).
 /// Removing the VFs with the PF, as a driver that disables SR-IOV in `.remove` does, closes it.
 ///
+/// The VFs' drivers are released first, each VF marked dead, with no lock held
+/// ([`release_vfs`]), before `device_lock(PF)` is taken for the disable.
+///
 /// # Safety
 ///
 /// `dev` is a live PCI device held by the caller, marked dead and without a driver
@@ -380,6 +387,8 @@ pub(crate) unsafe fn disable_left_enabled(dev: *mut bindings::pci_dev) {
     if unsafe { bindings::pci_dev::is_physfn_raw(dev) } == 0 {
         return;
     }
+    // SAFETY: `dev` is a live PF, held by the caller; no lock is held.
+    unsafe { release_vfs(dev) };
     // SAFETY: `dev` is live (safety requirements); its device lock is taken as a driver's
     // `.remove` runs (the context `pci_disable_sriov()` is written for).
     let _lock = unsafe { pci::device_lock(&raw mut (*dev).dev) };
@@ -391,6 +400,33 @@ pub(crate) unsafe fn disable_left_enabled(dev: *mut bindings::pci_dev) {
             "zpci_rrlock: removing the VFs the driver left enabled with their PF\n"
         );
         pf.disable();
+    }
+}
+
+/// Marks every VF of `pf` dead and releases its driver, last VF first (the order
+/// `sriov_del_vfs()` removes them in), before the VFs are removed under the rescan/remove lock.
+///
+/// A VF driver's `.remove` may wait for as long as a user holds the VF: vfio-pci waits for
+/// every open file of the device to be closed, asking its user to let go. Done inside the VF
+/// removal, under the rescan/remove lock (7.3.4's `remove` of a PF whose driver disables SR-IOV
+/// in `.remove`; every VF removal with the upstream fix), that wait holds the lock, and with it
+/// every rescan, removal and hot-plug of the system, until the user closes the device. Released
+/// first, only the task removing the VFs waits (with the PF's device lock where its caller
+/// holds it, as in 7.3.4); the removal under the lock then finds no driver. Without memory for
+/// the list nothing is released here, and the removal releases the drivers under the lock, as
+/// 7.3.4 does.
+///
+/// # Safety
+///
+/// `pf` is a live PF held by the caller; process context.
+unsafe fn release_vfs(pf: *mut bindings::pci_dev) {
+    // SAFETY: `pf` is a live PF held by the caller (safety requirements).
+    let Ok(vfs) = (unsafe { pci::virtfns(pf) }) else {
+        return;
+    };
+    for vf in vfs.iter().rev() {
+        // SAFETY: `vf` is held by its reference; process context (safety requirements).
+        unsafe { pci::kill_and_release_driver(vf.as_ptr()) };
     }
 }
 

@@ -103,6 +103,11 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
         if set_error {
             (*pdev).error_state = bindings::pci_channel_io_perm_failure;
         }
+        if release == Release::First {
+            // A VF's driver too: vfio-pci's `.remove` waits for as long as a user holds the VF
+            // (see `crate::sriov::disable_left_enabled`), which must not be under the lock.
+            pci::release_for_removal(pdev);
+        }
         if (*pdev).is_virtfn() != 0 {
             // Under the lock, and only while the VF is registered: a removal of its PF (sysfs
             // `remove`, `recover`, which remove the VFs first) may have taken it meanwhile, and
@@ -113,9 +118,6 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
                 bindings_extra::zpci_iov_remove_virtfn(pdev, c_int::from((*zdev.as_ptr()).vfn));
             }
         } else {
-            if release == Release::First {
-                pci::release_for_removal(pdev);
-            }
             bindings::pci_stop_and_remove_bus_device_locked(pdev);
         }
         bindings::pci_dev_put(pdev);
@@ -157,9 +159,7 @@ pub(crate) unsafe extern "C" fn zr_zpci_deconfigure_device(zdev: *mut bindings::
     if !pdev.is_null() {
         // SAFETY: `pdev` is held by the reference `get_pci_dev()` took, dropped here.
         unsafe {
-            if (*pdev).is_virtfn() == 0 {
-                pci::release_for_removal(pdev);
-            }
+            pci::release_for_removal(pdev);
             bindings::pci_dev_put(pdev);
         }
     }
