@@ -37,6 +37,14 @@ class HostChecksTest(unittest.TestCase):
                          ["console shows the expected lockdep-circular report"])
         self.assertEqual(failures(boot(["lockdep-circular"]), e), [])
 
+    def test_a_hung_shutdown_after_the_suite_is_not_a_missed_deadline(self):
+        why = "no power-off within 60s of the suite's end (the kernel's shutdown hung)"
+        self.assertEqual(failures(boot(killed=why, shutdown_hung=True), Expectations()), [])
+        self.assertEqual(failures(boot(killed="boot ran past its deadline of 600s"),
+                                  Expectations()),
+                         ["guest suite finished before its deadline (boot ran past its "
+                          "deadline of 600s)"])
+
     def test_deadlines_suites_and_crashes(self):
         self.assertEqual(failures(boot(killed="test zr_a ran past its deadline", finished=False),
                                   Expectations()),

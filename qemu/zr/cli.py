@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
                            os.path.join(args.rundir, "qemu.out"))
     by_test = con.reports_by_test()
     boot = Boot(runner.reached_init, runner.finished, runner.killed, runner.timeouts, guest,
-                plan, nsuites, crash, seen, unexpected, by_test)
+                plan, nsuites, crash, seen, unexpected, by_test, runner.shutdown_hung)
     host = host_checks(boot, expect)
     data = records.verdict(args.rundir)
     if data is not None:
@@ -109,13 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(args.rundir, "results.ktap"), "w", encoding="utf-8") as f:
         f.write(ktap)
     p, fl, s = res.counts()
+    # A guest killed only because its shutdown hung delivered all it had: no emulator fault.
+    at_deadline = None if runner.shutdown_hung else runner.killed
     summary = {"name": args.name, "passed": p, "failed": fl, "skipped": s,
                "failures": res.failures(), "reports_seen": seen,
                "reports_by_test": by_test, "killed": runner.killed,
                "qemu_crash": crash, "early_stall": runner.stalled,
-               "timer_lost": con.timer_lost(runner.killed),
+               "timer_lost": con.timer_lost(at_deadline),
                "early_report": con.early_report(),
-               "tcg_freeze": tcg_freeze(runner.killed, seen,
+               "tcg_freeze": tcg_freeze(at_deadline, seen,
                                         read(os.path.join(args.rundir, "vcpu-state.txt"))),
                "seconds": round(time.monotonic() - runner.t0, 1)}
     with open(os.path.join(args.rundir, "summary.json"), "w", encoding="utf-8") as f:

@@ -17,6 +17,11 @@ from .control import Control
 from .diagnose import load_symbols, symbolise, vcpu_pcs
 from .machine import Machine, guest_cmdline, qemu_argv
 
+# Seconds the guest has to power off after its runner's final marker. Every result is in by
+# then; a kernel whose shutdown hangs (device_shutdown() waiting for a device lock that a stock
+# deadlock holds) is killed and the boot judged on what it delivered.
+POWEROFF_GRACE = 60
+
 
 class Runner:
     def __init__(self, args: argparse.Namespace, machine: Machine):
@@ -30,6 +35,8 @@ class Runner:
         self.test: tuple[str, float] | None = None   # (name, deadline) of the running test
         self.timeouts: list[str] = []        # tests that ran past their deadline
         self.finished = False                # the guest's runner printed its final marker
+        self.poweroff_by: float | None = None   # when the guest must be off, once finished
+        self.shutdown_hung = False           # killed after finishing: power-off never came
         self.reached_init = False
         self.stalled: str | None = None      # why early boot (before /init) counts as stalled
 
@@ -44,8 +51,9 @@ class Runner:
             console.log(f"{self.args.name}: test {m.group(1)}")
         if console.TEST_END.search(line):
             self.test = None
-        if console.INIT_FINISHED.search(line):
+        if console.INIT_FINISHED.search(line) and not self.finished:
             self.finished = True
+            self.poweroff_by = time.monotonic() + POWEROFF_GRACE
 
     async def watch(self) -> None:
         assert self.proc is not None
@@ -69,6 +77,10 @@ class Runner:
             if self.test and now > self.test[1]:
                 self.timeouts.append(self.test[0])
                 await self.kill(f"test {self.test[0]} ran past its deadline")
+            elif self.poweroff_by is not None and now > self.poweroff_by:
+                self.shutdown_hung = True
+                await self.kill(f"no power-off within {POWEROFF_GRACE}s of the suite's end "
+                                "(the kernel's shutdown hung)")
             elif now > deadline:
                 await self.kill(f"boot ran past its deadline of {self.args.timeout}s")
             elif not self.reached_init and now > self.t0 + self.args.init_timeout:

@@ -45,6 +45,7 @@ class Boot:
     seen: list[str]                      # report kinds on the console, in order
     unexpected: dict[str, str]           # kind -> excerpt, for kinds neither expected nor allowed
     by_test: dict[str, list[str]] = field(default_factory=dict)  # test -> its report kinds
+    shutdown_hung: bool = False          # killed after the suite's end, not before it
 
 
 def first_during(boot: Boot, kind: str) -> str:
@@ -74,7 +75,7 @@ def host_checks(boot: Boot, expect: Expectations) -> list[Leaf]:
         host.append((bool(hung), f"{expect.timeout} hung until its deadline, as expected" + killed,
                      ""))
     else:
-        host.append((boot.finished and boot.killed is None,
+        host.append((boot.finished and (boot.killed is None or boot.shutdown_hung),
                      "guest suite finished before its deadline" + killed, ""))
     crash = f" ({boot.crash})" if boot.crash else ""
     host.append((boot.crash is None, "QEMU did not crash" + crash, ""))
