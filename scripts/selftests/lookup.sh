@@ -208,6 +208,16 @@ zr_vfs_bound() {
 	done
 }
 
+# zr_bind_vfio DEV: bind the device at sysfs path DEV (a VF) to vfio-pci, through its
+# driver_override, unbinding its driver first if it has one.
+zr_bind_vfio() {
+	local _b=${1##*/}
+	echo vfio-pci >"$1/driver_override" || return 1
+	[ -e "$1/driver" ] && echo "$_b" >"$1/driver/unbind"
+	echo "$_b" >/sys/bus/pci/drivers/vfio-pci/bind || return 1
+	[ "$(basename "$(readlink "$1/driver")")" = vfio-pci ]
+}
+
 # zr_need_vfs: skip the whole test where the machine has no VFs: the SR-IOV tests' PF, pigb,
 # is missing or shows no SR-IOV capability (Debian's QEMU on s390x: 256 bytes of config space,
 # no zPCI functions for VFs; the s390x-sriov machine runs our QEMU, which has both).

@@ -36,11 +36,10 @@ enable() {
 }
 # hold: VF 0 bound to vfio-pci and its device cdev held open by a background task.
 hold() {
-	local _b=${vf##*/} _c _node
-	echo vfio-pci >"$vf/driver_override" || return 1
-	echo "$_b" >/sys/bus/pci/drivers/vfio-pci/bind || return 1
+	local _c _node
+	zr_bind_vfio "$vf" || return 1
 	for _c in "$vf"/vfio-dev/*; do [ -e "$_c/dev" ] && break; done
-	[ -e "$_c/dev" ] || { echo "# no VFIO device cdev for $_b"; return 1; }
+	[ -e "$_c/dev" ] || { echo "# no VFIO device cdev for ${vf##*/}"; return 1; }
 	_node=/dev/vfio/devices/${_c##*/}
 	[ -c "$_node" ] || { echo "# $_node missing"; return 1; }
 	# shellcheck disable=SC2217 # the redirect is the point: it holds the device open
@@ -65,14 +64,10 @@ waiting() { [ ! -e "$done_file" ] && zr_dmesg_has "blocked until released by use
 # rescan_completes: a bus rescan, in the background, returns within 20 s. A rescan blocked on
 # the rescan/remove lock cannot be killed; it completes once the user lets go.
 rescan_completes() {
-	local _f=/tmp/zr_vf_held.rescanned _i=0
+	local _f=/tmp/zr_vf_held.rescanned
 	rm -f "$_f"
 	{ echo 1 >/sys/bus/pci/rescan; : >"$_f"; } &
-	while [ ! -e "$_f" ] && [ "$_i" -lt 20 ]; do
-		sleep 1
-		_i=$((_i + 1))
-	done
-	[ -e "$_f" ] || { echo "# the rescan is still blocked after 20 s"; return 1; }
+	zr_loop_until "[ -e $_f ]" 200 || { echo "# the rescan is still blocked after 20 s"; return 1; }
 }
 release() {
 	kill "$holder" && wait "$holder" 2>/dev/null

@@ -18,10 +18,7 @@ to_vfio() {
 	local _v
 	_v=$(readlink -f "$(zr_fn_dev pigb)/virtfn0") || return 1
 	_b=${_v##*/}
-	echo vfio-pci >"$_v/driver_override" || return 1
-	[ -e "$_v/driver" ] && echo "$_b" >"$_v/driver/unbind"
-	echo "$_b" >/sys/bus/pci/drivers/vfio-pci/bind || return 1
-	[ "$(basename "$(readlink "$_v/driver")")" = vfio-pci ]
+	zr_bind_vfio "$_v"
 }
 gone() { [ "$(zr_vf_count pigb)" = 0 ] && [ ! -e "/sys/bus/pci/devices/$_b" ] && zr_fn_bound pigb; }
 
