@@ -214,8 +214,9 @@ pub(crate) unsafe fn release_below(bridge: *mut bindings::pci_dev) {
 
 /// Marks `pdev` dead under its device lock, so no driver can bind it again, then releases its
 /// driver: the first half of a removal, done before the rescan/remove lock so that the removal
-/// proper never waits for the device lock while holding it. Used by the `remove` store and the
-/// s390 removers (`crate::zpci`).
+/// proper never waits for the device lock while holding it. Used by every remover here (the
+/// `remove` store, pciehp, the s390 removers) and for the VFs of a PF before their removal
+/// (`crate::sriov`).
 ///
 /// # Safety
 ///

@@ -105,7 +105,7 @@ fn bus_remove_device(zdev: &Zdev, set_error: bool, release: Release) {
         }
         if release == Release::First {
             // A VF's driver too: vfio-pci's `.remove` waits for as long as a user holds the VF
-            // (see `crate::sriov::disable_left_enabled`), which must not be under the lock.
+            // (see `release_vfs()` in `crate::sriov`), which must not be under the lock.
             pci::release_for_removal(pdev);
         }
         if (*pdev).is_virtfn() != 0 {
