@@ -38,17 +38,10 @@
 //! [`StateGuard`]: locks::StateGuard
 //! [`RescanRemoveGuard`]: crate::rescan_lock::RescanRemoveGuard
 
-use kernel::{
-    bindings,
-    prelude::*, //
-};
+use kernel::bindings;
 
 // Static data of arch/s390/pci/pci.c, not exported: reached through livepatch relocations
 // (tools/klp-convert). Declarations of the symbols only; their types come from the bindings.
-// `improper_ctypes`: `struct zpci_dev` crosses only as a pointer; the lint looks through it to
-// an empty struct of a config-dependent member (`sched_statistics`), which bindgen's own
-// declarations of the same functions allow as well.
-#[allow(improper_ctypes)]
 extern "C" {
     /// Serialises `zpci_add_device()` against the final release of a function.
     static mut zpci_add_remove_lock: bindings::mutex;
@@ -58,9 +51,6 @@ extern "C" {
     static mut zpci_list: bindings::list_head;
     /// The config-space accessors of every zPCI root bus.
     static mut pci_root_ops: bindings::pci_ops;
-    /// `static int zpci_bus_prepare_device(struct zpci_dev *zdev)` (arch/s390/pci/pci_bus.c):
-    /// enable the function and add its BARs to its bus. Declared in no header.
-    fn zpci_bus_prepare_device(zdev: *mut bindings::zpci_dev) -> c_int;
 }
 
 /// `zpci_dbg()` of arch/s390/include/asm/pci_debug.h: an entry in the s390 debug feature

@@ -16,12 +16,12 @@ SKEW (tests only) names a function whose recorded size is made 2 bytes larger, s
 must refuse to patch.
 
 With --srctree DIR --sources LIST it first checks that every replaced function, and every caller
-LIST names for one, has in the kernel source DIR the source its replacement was written
-against: LIST (rust/zr_sources.list) records, per function, its file and a fingerprint of its
-definition (comments and whitespace aside). A livepatch built for a tree that changed one of
-them (a stable update, a backport, a tree with the upstream series applied) would silently
-revert that change; the mismatch is an error naming the function. --record DIR LIST prints LIST
-with the fingerprints of DIR (after porting a replacement to a new source)."""
+or copied function LIST names for one, has in the kernel source DIR the source its replacement
+was written against: LIST (rust/zr_sources.list) records, per function, its file and a
+fingerprint of its definition (comments and whitespace aside). A livepatch built for a tree
+that changed one of them (a stable update, a backport, a tree with the upstream series applied)
+would silently revert that change; the mismatch is an error naming the function. --record DIR
+LIST prints LIST with the fingerprints of DIR (after porting a replacement to a new source)."""
 
 import hashlib
 import os
@@ -79,38 +79,46 @@ def fingerprint(src):
     return hashlib.sha256(src.encode()).hexdigest()[:16]
 
 
+# The relations of a function recorded for replaced ones (the fourth word of a sources line):
+# how the livepatch relies on its source, as the error message names it.
+RELATIONS = {"caller-of": "caller of", "copied-by": "copied by the replacement of"}
+
+
 def read_sources(path):
-    """rust/zr_sources.list: (name, file, fingerprint, callees) per line, callees the replaced
-    functions a caller line is recorded for (empty for a replaced function)."""
+    """rust/zr_sources.list: (name, file, fingerprint, relation, replaced) per line, replaced
+    the replaced functions a caller-of or copied-by line is recorded for, relation its key of
+    RELATIONS (both empty for a replaced function)."""
     out = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             words = line.split("#", 1)[0].split()
             if not words:
                 continue
+            rel, _, names = words[3].partition("=") if len(words) == 4 else ("", "", "")
             if len(words) not in (3, 4) or not re.fullmatch(r"[0-9a-f]{16}", words[2]) or (
-                    len(words) == 4 and not words[3].startswith("caller-of=")):
-                raise ValueError(f"{path}:{n}: want NAME FILE FINGERPRINT [caller-of=F,...]")
-            callees = words[3][len("caller-of="):].split(",") if len(words) == 4 else []
-            out.append((words[0], words[1], words[2], callees))
+                    len(words) == 4 and (rel not in RELATIONS or not names)):
+                raise ValueError(f"{path}:{n}: want NAME FILE FINGERPRINT "
+                                 "[caller-of=F,...|copied-by=F,...]")
+            out.append((words[0], words[1], words[2], rel, names.split(",") if names else []))
     return out
 
 
 def check_sources(srctree, sources, want):
-    """Error lines for the replaced functions `want` (and their recorded callers) whose source
-    in `srctree` is not the recorded one; empty if all match."""
+    """Error lines for the replaced functions `want` (and the functions recorded for them)
+    whose source in `srctree` is not the recorded one; empty if all match."""
     errors = []
-    recorded = {name for name, _, _, callees in sources if not callees}
+    recorded = {name for name, _, _, _, replaced in sources if not replaced}
     for fn in want:
         if fn not in recorded:
             errors.append(f"{fn}: no fingerprint recorded in the sources list; record it "
                           "(scripts/gen-expected.py --record) after checking the replacement")
-    for name, path, fp, callees in sources:
-        if callees and not set(callees) & set(want):
+    for name, path, fp, rel, replaced in sources:
+        if replaced and not set(replaced) & set(want):
             continue
-        if not callees and name not in want:
+        if not replaced and name not in want:
             continue
-        what = f"{name} ({path}" + (f", caller of {', '.join(callees)})" if callees else ")")
+        what = f"{name} ({path}" + (
+            f", {RELATIONS[rel]} {', '.join(replaced)})" if replaced else ")")
         try:
             with open(os.path.join(srctree, path), encoding="utf-8", errors="replace") as f:
                 got = fingerprint(definition(f.read(), name))

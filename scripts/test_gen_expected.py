@@ -126,6 +126,33 @@ class Sources(unittest.TestCase):
                              r"^pci_disable_sriov \(drivers/pci/iov.c, caller of sriov_disable\)")
             self.assertEqual(ge.check_sources(changed, sources, []), [])
 
+    def test_a_copied_function_is_named_as_copied(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            tree = self.tree(os.path.join(tmp, "t"), IOV_C)
+            path = os.path.join(tmp, "sources.list")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("sriov_disable drivers/pci/iov.c 0000000000000000\n"
+                        "pci_disable_sriov drivers/pci/iov.c 0000000000000000 "
+                        "copied-by=sriov_disable\n")
+            text = ge.record(tree, path)
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            sources = ge.read_sources(path)
+            changed = self.tree(os.path.join(tmp, "c"),
+                                IOV_C.replace("if (!dev->is_physfn)", "if (!dev->sriov)"))
+            self.assertRegex(ge.check_sources(changed, sources, ["sriov_disable"])[0],
+                             r"^pci_disable_sriov \(drivers/pci/iov.c, copied by the "
+                             r"replacement of sriov_disable\)")
+
+    def test_an_unknown_relation_is_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "sources.list")
+            for word in ("called-by=sriov_disable", "caller-of=", "sriov_disable"):
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(f"pci_disable_sriov drivers/pci/iov.c 0000000000000000 {word}\n")
+                with self.assertRaisesRegex(ValueError, r"sources.list:1: want NAME FILE"):
+                    ge.read_sources(path)
+
     def test_a_replaced_function_needs_a_fingerprint(self):
         with tempfile.TemporaryDirectory() as tmp:
             tree = self.tree(os.path.join(tmp, "t"), IOV_C)
@@ -151,8 +178,8 @@ class Sources(unittest.TestCase):
 
     def test_the_repository_lists_every_replaced_function(self):
         everything = ge.replaced_functions(preprocess(["CONFIG_S390", "CONFIG_HOTPLUG_PCI_PCIE"]))
-        listed = {n for n, _, _, c in ge.read_sources(os.path.join(TOP, "rust/zr_sources.list"))
-                  if not c}
+        listed = {n for n, _, _, _, r in ge.read_sources(os.path.join(TOP, "rust/zr_sources.list"))
+                  if not r}
         self.assertEqual(set(everything), listed)
 
 

@@ -35,10 +35,8 @@ pub(crate) unsafe extern "C" fn zr_zpci_bus_scan_device(zdev: *mut bindings::zpc
         return ENODEV.to_errno();
     };
     let _rescan = RescanRemoveLock::lock();
-    // SAFETY: A live function on a zbus with a bus, as the original requires.
-    let rc = unsafe { super::zpci_bus_prepare_device(zdev.as_ptr()) };
-    if rc != 0 {
-        return rc;
+    if let Err(e) = prepare_device(&zdev) {
+        return e.to_errno();
     }
     // SAFETY: The function is live; `devfn` is set at creation (below 256 on zPCI).
     let Ok(devfn) = c_int::try_from(unsafe { (*zdev.as_ptr()).devfn }) else {
@@ -54,6 +52,42 @@ pub(crate) unsafe extern "C" fn zr_zpci_bus_scan_device(zdev: *mut bindings::zpc
     0
 }
 crate::c_glue::c_prototype!(zr_zpci_bus_scan_device);
+
+/// `static int zpci_bus_prepare_device(struct zpci_dev *zdev)` of 7.3.4 (arch/s390/pci/pci_bus.c),
+/// which [`zr_zpci_bus_scan_device`] calls: the function enabled and its BARs' resources set up
+/// and added to its bus. A copy, not a call: static, the original may be inlined into
+/// `zpci_bus_scan_device()` and have no symbol (clang does that), and its source is fingerprinted
+/// with the replacement's (rust/zr_sources.list). On an error the function is not enabled.
+///
+/// The function is on a zbus with a PCI bus.
+fn prepare_device(zdev: &Zdev) -> Result {
+    let z = zdev.as_ptr();
+    if !zdev.enabled() {
+        // SAFETY: A live function (type invariant of `Zdev`).
+        let rc = unsafe { bindings::zpci_enable_device(z) };
+        if rc != 0 {
+            // SAFETY: As above; `fid` is constant.
+            pr_err!("Enabling PCI function {:08x} failed\n", unsafe { (*z).fid });
+            return Err(Error::from_errno(rc));
+        }
+    }
+    // SAFETY: As above; `has_resources` is set by `zpci_setup_bus_resources()` under the
+    // rescan/remove lock the caller holds.
+    if unsafe { (*z).has_resources() } == 0 {
+        // SAFETY: An enabled function; it sets the BARs' resources and `has_resources`.
+        unsafe { bindings_extra::zpci_setup_bus_resources(z) };
+        let bus = zdev.pci_bus();
+        // SAFETY: As above; the BARs are the function's, their resources set up just now.
+        for bar in unsafe { &(*z).bars } {
+            if !bar.res.is_null() {
+                // SAFETY: `bus` is the function's live root bus, `bar.res` a resource of the
+                // function that lives as long as it.
+                unsafe { bindings::pci_bus_add_resource(bus, bar.res) };
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Livepatch replacement of `void zpci_bus_remove_device(struct zpci_dev *zdev, bool
 /// set_error)`, the removal behind a hard deconfigure (0x304) and, through
