@@ -37,6 +37,10 @@ key=$( {
 out=$ZR_CACHE/qemu/s390x-$key
 bin=$out/qemu-system-s390x
 
+# Two machines on our QEMU may be prepared at once: one builds, the other waits.
+mkdir -p "$ZR_CACHE/qemu"
+exec 9>"$ZR_CACHE/qemu/s390x.lock"
+flock 9
 if [ -x "$bin" ] && [ -f "$out/.zr-complete" ]; then
 	zr_info "qemu: cached build $bin"
 	echo "$bin"

@@ -20,11 +20,13 @@ mkdir -p "$ZR_BUILD/prepare"
 
 fail() { echo "$1" >"$out.fail"; exit 1; }
 
+# The kernel first: two machines on our QEMU build it once (the second waits for the first's
+# build), and a machine whose kernel is not cached builds it meanwhile.
+kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" "$ZR_TOP/scripts/config/$kernel.config") ||
+	fail "kernel build ($name)"
 if [ "$ourqemu" = 1 ]; then
 	"$ZR_TOP/scripts/build-qemu.sh" >"$out.qemu" || fail "QEMU build ($name)"
 fi
-kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" "$ZR_TOP/scripts/config/$kernel.config") ||
-	fail "kernel build ($name)"
 zr_step "module-$name" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$mod" modules ||
 	fail "module build ($name)"
 zr_step "module-$name-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
