@@ -34,7 +34,7 @@ from .verdict import Boot, Expectations, host_checks, judge_suites
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="zr boot", description=__doc__.splitlines()[0])
     ap.add_argument("--machine", required=True, help="machine definition (TOML)")
     ap.add_argument("--kernel", required=True)
     ap.add_argument("--initrd", required=True)

@@ -27,7 +27,7 @@ from . import records
 from . import scenarios as scenario_table
 from .files import load_json
 from .machine import UsageError
-from .paths import BUILD, LOGS, RUNS, SCRIPTS
+from .paths import BUILD, LOGS, RUNS, SCRIPTS, VENV_PYTHON
 from .session import Session, check_jobs
 from .suite import BootSpec, Suite, check_boot, load_suite, machine_names
 
@@ -272,7 +272,12 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(line_buffering=True)
     if argv[:1] == ["boot"]:
-        from . import cli  # the boot runner needs the venv's qemu.qmp; the rest does not
+        try:
+            from . import cli  # the boot runner needs the venv's qemu.qmp; the rest does not
+        except ModuleNotFoundError as e:
+            print(f"zr boot: {e}: the boot runner needs the harness's venv ({VENV_PYTHON}, "
+                  "which scripts/bootstrap.sh makes)", file=sys.stderr)
+            return 2
         return cli.main(argv[1:])
     o = parse_args(argv)
     try:
