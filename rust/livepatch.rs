@@ -83,8 +83,13 @@ pub(crate) fn enable() -> Result {
 }
 
 /// `pre_unpatch` callback of the vmlinux object: reports where the lock stands.
+///
+/// # Safety
+///
+/// Called by the livepatch core only, as the callback of the patch's vmlinux object (`_obj`
+/// is not used).
 #[no_mangle]
-pub(crate) extern "C" fn zr_pre_unpatch(_obj: *mut bindings_extra::klp_object) {
+pub(crate) unsafe extern "C" fn zr_pre_unpatch(_obj: *mut bindings_extra::klp_object) {
     let owner = RescanRemoveLock::owner();
     if owner.is_null() {
         pr_info!("unpatching: rescan/remove lock free\n");

@@ -382,17 +382,27 @@ impl Drop for RescanRemoveGuard {
 }
 
 /// Livepatch replacement of `void pci_lock_rescan_remove(void)`.
+///
+/// # Safety
+///
+/// As the original's: called in process context (it may sleep), and paired with
+/// `pci_unlock_rescan_remove()` on the same task. (Unsafe, as every function the C side calls
+/// through a prototype: `c_prototype!` compares it with bindgen's `unsafe` declaration.)
 #[no_mangle]
-pub(crate) extern "C" fn zr_pci_lock_rescan_remove() {
-    // SAFETY: Callers of the C API pair it with `pci_unlock_rescan_remove()` on the same task.
+pub(crate) unsafe extern "C" fn zr_pci_lock_rescan_remove() {
+    // SAFETY: By the safety requirements, the caller pairs it with the unlock on this task.
     unsafe { lock_raw() };
 }
 crate::c_glue::c_prototype!(zr_pci_lock_rescan_remove);
 
 /// Livepatch replacement of `void pci_unlock_rescan_remove(void)`.
+///
+/// # Safety
+///
+/// The calling task holds the lock through `pci_lock_rescan_remove()`.
 #[no_mangle]
-pub(crate) extern "C" fn zr_pci_unlock_rescan_remove() {
-    // SAFETY: Callers of the C API hold the lock through `pci_lock_rescan_remove()`.
+pub(crate) unsafe extern "C" fn zr_pci_unlock_rescan_remove() {
+    // SAFETY: By the safety requirements.
     unsafe { unlock_raw() };
 }
 crate::c_glue::c_prototype!(zr_pci_unlock_rescan_remove);

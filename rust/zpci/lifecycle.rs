@@ -47,8 +47,12 @@ crate::c_glue::c_prototype!(zr_zpci_zdev_put);
 /// slot power-on) between the walk and the reservation would be undone behind its back. Here
 /// each function is reserved under its `state_lock`, still in standby; it stays on `zpci_list`
 /// until its release unlinks it.
+///
+/// # Safety
+///
+/// As the original's: called from the zPCI event handler, in process context.
 #[no_mangle]
-pub(crate) extern "C" fn zr_zpci_remove_reserved_devices() {
+pub(crate) unsafe extern "C" fn zr_zpci_remove_reserved_devices() {
     // Each round reserves one function or finds none: a reserved function is no longer in
     // standby, and one that left standby meanwhile is skipped.
     while let Some(zdev) = next_reserved() {
