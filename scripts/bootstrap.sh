@@ -14,6 +14,8 @@
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=apt.sh
+. "$(dirname "$0")/apt.sh"
 
 BINDGEN_VERSION=0.72.1
 QMP_VERSION=0.0.6
@@ -25,18 +27,6 @@ APT_PKGS=(gcc-s390x-linux-gnu binutils-s390x-linux-gnu rustc-web rust-web-src cl
 	ninja-build pkgconf libglib2.0-dev libslirp-dev patch)
 # QEMU 10.0 needs meson >= 1.5 (bookworm has 1.0) and, offline, the system's pycotap.
 BPO_PKGS=(qemu-system-s390x qemu-system-x86 meson python3-pycotap)
-
-# The URIs of the system's main Debian entry (the one serving "bookworm"), deb822 or one-line.
-debian_uris() {
-	local f uris
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		uris=$(awk 'BEGIN{RS=""} /Suites:[^\n]*bookworm( |$|\n)/ && !/security/ {
-			if (match($0, /URIs:[^\n]*/)) print substr($0, RSTART+6, RLENGTH-6)}' "$f" | head -n1)
-		[ -n "$uris" ] && { echo "$uris"; return 0; }
-	done
-	awk '$1=="deb" && $3=="bookworm" {print $2; exit}' /etc/apt/sources.list 2>/dev/null | grep .
-}
 
 need_root() { [ "$(id -u)" -eq 0 ] || zr_die "bootstrap: installing packages needs root (run as root or install: $*)"; }
 
@@ -81,38 +71,6 @@ install_debian() {
 		# shellcheck disable=SC2086
 		zr_step apt-install-qemu env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -t bookworm-backports $bpo_missing || exit 1
 	fi
-}
-
-# A private apt configuration (under the cache) that can see trixie-backports and s390x
-# packages without touching the system's sources: used for downloads only.
-PAPT=$ZR_CACHE/apt
-papt() {
-	apt-get -o Dir::Etc::SourceList="$PAPT/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-		-o Dir::State="$PAPT/state" -o Dir::State::status=/var/lib/dpkg/status \
-		-o Dir::Cache="$PAPT/cache" -o APT::Architectures::=amd64 -o APT::Architectures::=s390x \
-		-o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
-}
-papt_setup() {
-	local uris u want
-	[ -n "${PAPT_READY:-}" ] && return 0
-	uris=$(debian_uris) || zr_die "bootstrap: no Debian 'bookworm' entry to copy URIs from"
-	mkdir -p "$PAPT/state/lists/partial" "$PAPT/cache/archives/partial"
-	want=$(for u in $uris; do
-		# linux-source is arch:all, so the amd64 index of trixie-backports is enough.
-		printf 'deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s trixie-backports main\n' "$u"
-		printf 'deb [arch=amd64,s390x signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm main\n' "$u"
-		printf 'deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s bookworm-backports main\n' "$u"
-	done)
-	if [ "$want" != "$(cat "$PAPT/sources.list" 2>/dev/null)" ] || [ ! -f "$PAPT/updated" ]; then
-		rm -f "$PAPT/updated"
-		echo "$want" >"$PAPT/sources.list"
-		zr_step papt-update papt update || exit 1
-		# apt-get update only warns about an index it could not fetch: check for the files.
-		ls "$PAPT"/state/lists/*trixie-backports*amd64_Packages* >/dev/null 2>&1 ||
-			zr_die "bootstrap: trixie-backports index not fetched (log: $ZR_LOGS/papt-update.log)"
-		touch "$PAPT/updated"
-	fi
-	PAPT_READY=1
 }
 
 fetch_kernel_source() {
