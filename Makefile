@@ -10,7 +10,7 @@ ZR_ARCH ?= s390x
 zr-module = scripts/build-module.sh $(if $(KDIR),--kdir $(KDIR)) --arch $(ZR_ARCH)
 zr-pass = $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(V),V=$(V)) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 
-.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch lint bench torture
+.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch lint bench torture distro
 
 default: modules
 
@@ -48,6 +48,11 @@ bench:
 # TORTURE_MACHINES (scripts/zr torture --help).
 torture:
 	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_FULL TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/zr torture
+
+# zpci_rrlock.ko for Debian's own amd64 kernel, from its packages (Documentation/distro.rst):
+# build/module/distro-amd64/. Needs root.
+distro:
+	@scripts/build-distro.sh >/dev/null
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

@@ -6,6 +6,13 @@ set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
+# ZR_TOOLS_DIR: tools built already (build-distro.sh builds them on the host, where cargo is,
+# for module builds in its build root).
+if [ -n "${ZR_TOOLS_DIR:-}" ]; then
+	[ -x "$ZR_TOOLS_DIR/klp-convert" ] || zr_die "build-tools: no klp-convert in ZR_TOOLS_DIR=$ZR_TOOLS_DIR"
+	echo "$ZR_TOOLS_DIR"
+	exit 0
+fi
 target=$ZR_BUILD/tools-target
 log=$ZR_LOGS/build-tools.log
 mkdir -p "$ZR_LOGS"
