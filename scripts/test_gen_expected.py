@@ -75,12 +75,14 @@ class Sources(unittest.TestCase):
             f.write(text)
         return tmp
 
-    def recorded(self, tmp, srctree):
+    def recorded(self, tmp, srctree, relation="caller-of"):
+        """A sources list of sriov_disable and pci_disable_sriov (RELATION=sriov_disable),
+        recorded from SRCTREE."""
         path = os.path.join(tmp, "sources.list")
         with open(path, "w", encoding="utf-8") as f:
             f.write("# NAME FILE FINGERPRINT\n"
                     "sriov_disable drivers/pci/iov.c 0000000000000000\n"
-                    "pci_disable_sriov drivers/pci/iov.c 0000000000000000 caller-of=sriov_disable\n")
+                    f"pci_disable_sriov drivers/pci/iov.c 0000000000000000 {relation}=sriov_disable\n")
         text = ge.record(srctree, path)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
@@ -128,16 +130,7 @@ class Sources(unittest.TestCase):
 
     def test_a_copied_function_is_named_as_copied(self):
         with tempfile.TemporaryDirectory() as tmp:
-            tree = self.tree(os.path.join(tmp, "t"), IOV_C)
-            path = os.path.join(tmp, "sources.list")
-            with open(path, "w", encoding="utf-8") as f:
-                f.write("sriov_disable drivers/pci/iov.c 0000000000000000\n"
-                        "pci_disable_sriov drivers/pci/iov.c 0000000000000000 "
-                        "copied-by=sriov_disable\n")
-            text = ge.record(tree, path)
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
-            sources = ge.read_sources(path)
+            sources = self.recorded(tmp, self.tree(os.path.join(tmp, "t"), IOV_C), "copied-by")
             changed = self.tree(os.path.join(tmp, "c"),
                                 IOV_C.replace("if (!dev->is_physfn)", "if (!dev->sriov)"))
             self.assertRegex(ge.check_sources(changed, sources, ["sriov_disable"])[0],
