@@ -13,7 +13,7 @@ import unittest
 
 from zr import checks, record, scenarios, session
 from zr.machine import UsageError
-from zr.main import parse_args, readme_boots, test_plan, torture_plan
+from zr.main import README_BEGIN, README_END, parse_args, readme_boots, test_plan, torture_plan
 from zr.suite import BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite, read_tests
 
 TESTS = {n: Test(n, 60, False) for n in ("zr_patch_on", "zr_a", "zr_b", "zr_hang")}
@@ -43,6 +43,8 @@ class SuiteData(unittest.TestCase):
         want = readme_boots(load_suite())
         self.assertIn(want, text, "README.md's list of boots is not the data's: "
                                   "scripts/zr check --readme prints it")
+        self.assertEqual(text.count(README_BEGIN) + text.count(README_END), 2,
+                         "README.md has the generated list's markers more than once")
 
     def boots(self, text: str) -> list[BootSpec]:
         with tempfile.TemporaryDirectory() as tmp:
