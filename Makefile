@@ -52,7 +52,7 @@ torture:
 # zpci_rrlock.ko for Debian's own amd64 kernel, from its packages (Documentation/distro.rst):
 # build/module/distro-amd64/. Needs root.
 distro:
-	@scripts/build-distro.sh >/dev/null
+	@scripts/build-distro.sh module >/dev/null
 
 # rustfmt, a CLIPPY=1 module build, shellcheck and checkpatch; fails on any warning.
 lint:

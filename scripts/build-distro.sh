@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# build-distro.sh [--out DIR]: zpci_rrlock.ko for Debian's own amd64 kernel, the one of the
-# linux-source package the other kernels are built from (Documentation/distro.rst). From
-# Debian's packages alone, downloaded and unpacked into the cache, never installed:
+# build-distro.sh tree
+# build-distro.sh module [--out DIR] [--forge ID | --forge-size FUNC | --src DIR]
+#
+# zpci_rrlock.ko for Debian's own amd64 kernel, the one of the linux-source package the other
+# kernels are built from (Documentation/distro.rst). From Debian's packages alone, downloaded
+# and unpacked into the cache, never installed:
 #
 #   1. the kernel's packages (image, modules, headers; of the debug package only vmlinux and
 #      System.map, for the livepatch relocations and the size checks);
@@ -13,23 +16,39 @@
 #      modules_prepare run in the root (the Rust metadata the headers package lacks), then
 #      Debian's Module.symvers, UTS version, vmlinux and System.map; the Rust symbols the tree
 #      exports must be exactly those Debian's Module.symvers lists for vmlinux;
-#   4. the module, built in the root against that tree (scripts/build-module.sh).
+#   4. `module`: the module, built in the root against that tree (scripts/build-module.sh,
+#      which takes the other options: a forged identity or size, the test modules of --src).
 #
-# Each step is cached, keyed by its inputs. Needs root (chroot, in a private mount namespace).
-# Prints the module's output directory (DIR, default build/module/distro-amd64) on stdout.
+# `tree` stops after 3 and prints the tree, which also links what a guest boots: zr-image
+# (Debian's vmlinuz) and zr-modules (its /usr/lib/modules/RELEASE). `module` prints the
+# module's output directory (DIR, default build/module/distro-amd64). Each step is cached,
+# keyed by its inputs. Needs root (chroot, in a private mount namespace).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=apt.sh
 . "$(dirname "$0")/apt.sh"
 
-out=$ZR_BUILD/module/distro-amd64
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--out) out=${2:?--out needs a directory}; shift 2 ;;
-	*) zr_die "build-distro: unknown argument '$1' (usage: build-distro.sh [--out DIR])" ;;
-	esac
-done
+usage="usage: build-distro.sh tree | module [--out DIR] [--forge ID | --forge-size FUNC | --src DIR]"
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+out=$ZR_BUILD/module/distro-amd64 modargs=()
+case "$cmd" in
+tree) [ $# -eq 0 ] || zr_die "build-distro: tree takes no arguments ($usage)" ;;
+module)
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--out) out=${2:?--out needs a directory}; shift 2 ;;
+		--forge | --forge-size | --src)
+			{ [ $# -ge 2 ] && [ -n "$2" ]; } || zr_die "build-distro: $1 needs a value"
+			modargs+=("$1" "$2"); shift 2 ;;
+		*) zr_die "build-distro: unknown argument '$1' ($usage)" ;;
+		esac
+	done
+	;;
+*) zr_die "build-distro: '$cmd' is not a command ($usage)" ;;
+esac
+[ ${#modargs[@]} -le 2 ] || zr_die "build-distro: one of --forge, --forge-size, --src ($usage)"
 [ "$(id -u)" -eq 0 ] || zr_die "build-distro: needs root (debootstrap, and chroot into the build root)"
 for t in unshare chroot dpkg-deb; do
 	command -v "$t" >/dev/null || zr_die "build-distro: $t not found"
@@ -161,6 +180,14 @@ make_tree() {
 	touch "$tree/.zr-complete"
 }
 make_tree || { rm -rf "$tree"; zr_die "build-distro: preparing the tree failed (logs: $ZR_LOGS/distro-*.log)"; }
+# What a guest boots: Debian's image and modules, as they are, with the index of the modules'
+# dependencies that Debian's postinst makes at install time (depmod).
+mods=$pkg/usr/lib/modules/$kr
+if [ ! -s "$mods/modules.dep" ]; then
+	zr_step distro-depmod depmod -b "$pkg/usr" "$kr" || zr_die "build-distro: depmod of $mods failed"
+fi
+ln -sfn "$mods/vmlinuz" "$tree/zr-image"
+ln -sfn "$mods" "$tree/zr-modules"
 # The Rust symbols (v0-mangled, _R...) the tree's crates export, their crate hashes those of
 # the compiler and source, against those Debian's vmlinux exports.
 ours=$(sed -n 's/^EXPORT_SYMBOL_RUST_GPL(\(_R.*\));$/\1/p' "$tree"/rust/exports_*_generated.h | sort -u)
@@ -170,20 +197,26 @@ if [ -z "$ours" ] || [ "$ours" != "$theirs" ]; then
 	zr_die "build-distro: the tree's Rust exports differ from Debian's Module.symvers (above: < Debian, > ours)"
 fi
 zr_info "distro: tree $tree ($(echo "$ours" | wc -l) Rust exports, as Debian's vmlinux)"
+if [ "$cmd" = tree ]; then
+	echo "$tree"
+	exit 0
+fi
 
 # 4. The module: klp-convert is built on the host, the rest in the root.
 tdir=$("$ZR_TOP/scripts/build-tools.sh") || exit 1
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-zr_step distro-module in_root "$root" env ZR_TOOLS_DIR="$tdir" RUSTC=/usr/bin/rustc \
+zr_step "distro-module-${out##*/}" in_root "$root" env ZR_TOOLS_DIR="$tdir" RUSTC=/usr/bin/rustc \
 	BINDGEN=/usr/bin/bindgen LIBCLANG_PATH=/usr/lib/llvm-19/lib \
-	"$ZR_TOP/scripts/build-module.sh" --kdir "$tree" --out "$out" modules \
+	"$ZR_TOP/scripts/build-module.sh" --kdir "$tree" --out "$out" "${modargs[@]}" modules \
 	CC=x86_64-linux-gnu-gcc-14 HOSTCC=x86_64-linux-gnu-gcc-14 KERNELRELEASE="$kr" ||
-	zr_die "build-distro: the module build failed (log: $ZR_LOGS/distro-module.log)"
-# The module's version magic must be that of Debian's own modules.
+	zr_die "build-distro: the module build failed (log: $ZR_LOGS/distro-module-${out##*/}.log)"
+# The modules' version magic must be that of Debian's own modules.
 want=$(modinfo -F vermagic "$pkg/usr/lib/modules/$kr/kernel/drivers/net/ethernet/intel/igb/igb.ko.xz")
-got=$(modinfo -F vermagic "$out/rust/zpci_rrlock.ko")
-{ [ -n "$want" ] && [ "$got" = "$want" ]; } ||
-	zr_die "build-distro: zpci_rrlock.ko has vermagic '$got', Debian's modules '$want'"
-zr_info "distro: $out/rust/zpci_rrlock.ko for $kr (tree: $tree)"
+for ko in $(find "$out" -name '*.ko' | sort); do
+	got=$(modinfo -F vermagic "$ko")
+	{ [ -n "$want" ] && [ "$got" = "$want" ]; } ||
+		zr_die "build-distro: ${ko#"$out"/} has vermagic '$got', Debian's modules '$want'"
+done
+zr_info "distro: $out for $kr (tree: $tree)"
 echo "$out"
