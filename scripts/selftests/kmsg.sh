@@ -33,6 +33,9 @@ zr_dmesg_since() {
 		}'
 }
 
+# zr_have_lockdep: true on a kernel with lockdep (PROVE_LOCKING); a distribution's has none.
+zr_have_lockdep() { [ -e /proc/lockdep ]; }
+
 # Known reports that are not the project's (ZR_REFINED: qemu/zr/reports.py's REFINED), accepted
 # only in boots that name them in zr.known_reports=, e.g. pciehp-reset: pciehp's reset_lock <->
 # rescan/remove lock cycle on the first PCIe hot-unplug (stock 7.3.4 pciehp).
@@ -81,6 +84,10 @@ zr_no_reports() {
 
 # zr_dmesg_has REGEX: a line after the canary matches.
 zr_dmesg_has() { zr_dmesg_since | grep -qE "$1"; }
+
+# zr_re_quote STRING: STRING as an extended regular expression that matches it literally (a
+# release such as Debian's 7.3.4+deb13-amd64 has a '+').
+zr_re_quote() { printf '%s\n' "$1" | sed 's/[][\.^$*+?(){}|/]/\\&/g'; }
 
 # zr_sysrq_dump: for a test at its deadline (run.sh): the marker the host looks for
 # (sysrq_dump of qemu/zr/contract.py), then sysrq w (the tasks in uninterruptible sleep, with their

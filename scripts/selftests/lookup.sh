@@ -226,6 +226,16 @@ zr_bind_vfio() {
 	[ "$(basename "$(readlink "$1/driver")")" = vfio-pci ]
 }
 
+# zr_need_vfio: load vfio-pci (vfio in no-IOMMU mode: the machines have no IOMMU), or skip the
+# whole test where it cannot bind a device: no vfio-pci, or a kernel without VFIO_NOIOMMU (a
+# distribution's) on a machine without an IOMMU.
+zr_need_vfio() {
+	modprobe vfio enable_unsafe_noiommu_mode=1 2>/dev/null
+	modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
+	[ -e /sys/module/vfio/parameters/enable_unsafe_noiommu_mode ] || [ -d /sys/kernel/iommu_groups/0 ] ||
+		zr_skip_all "no IOMMU here, and this kernel's vfio has no no-IOMMU mode (VFIO_NOIOMMU)"
+}
+
 # zr_need_vfs: skip the whole test where the machine has no VFs: the SR-IOV tests' PF, pigb,
 # is missing or shows no SR-IOV capability (Debian's QEMU on s390x: 256 bytes of config space,
 # no zPCI functions for VFs; the s390x-sriov machine runs our QEMU, which has both).

@@ -30,7 +30,7 @@ ktap_set_plan 6
 zr_canary
 zr_check "a module built for another kernel build fails with EINVAL" refused "$forged"
 zr_check "dmesg says which build it refused" \
-	zr_dmesg_has "$ZR_MOD: refusing to load: running kernel $(uname -r) \(.*\) is not the build this module was compiled against"
+	zr_dmesg_has "$ZR_MOD: refusing to load: running kernel $(zr_re_quote "$(uname -r)") \(.*\) is not the build this module was compiled against"
 zr_check "nothing left behind" gone
 zr_check "a module written for another pci_unlock_rescan_remove fails with EINVAL" refused "$sized"
 zr_check "dmesg names the function and both sizes" \

@@ -17,7 +17,7 @@ zr_canary
 zr_check "insmod $ZR_MOD.ko succeeds and its livepatch completes" zr_lp_load "$ko"
 zr_check "/sys/module/$ZR_MOD exists" zr_mod_loaded "$ZR_MOD"
 zr_check "dmesg names the kernel release and build it was built against" \
-	zr_dmesg_has "$ZR_MOD: built against $(uname -r) \(#.*\), vmlinux build-id [0-9a-f]{40}"
+	zr_dmesg_has "$ZR_MOD: built against $(zr_re_quote "$(uname -r)") \(#.*\), vmlinux build-id [0-9a-f]{40}"
 zr_check "debugfs shows the rescan/remove lock free" \
 	grep -qx "owner: free" /sys/kernel/debug/zpci_rrlock/rescan_lock
 root_only() { [ "$(stat -c %a /sys/kernel/debug/zpci_rrlock/rescan_lock)" = 400 ]; }

@@ -15,8 +15,7 @@
 
 zr_need_vfs
 pf=$(zr_fn_dev pnvme) || zr_die "pnvme not present"
-modprobe vfio enable_unsafe_noiommu_mode=1 2>/dev/null
-modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
+zr_need_vfio
 holder=''
 writer=''
 done_file=/tmp/zr_vf_held.removed

@@ -10,8 +10,7 @@
 
 zr_need_vfs
 trap 'zr_sriov pigb 0' EXIT
-modprobe vfio enable_unsafe_noiommu_mode=1 2>/dev/null
-modprobe vfio-pci 2>/dev/null || zr_skip_all "vfio-pci not available"
+zr_need_vfio
 
 # to_vfio: rebind the first VF of pigb from igbvf to vfio-pci.
 to_vfio() {

@@ -93,10 +93,17 @@ impl kernel::Module for ZrNest {
         if !ok {
             return Err(EIO);
         }
-        pr_info!(
-            "nested {} deep, lockdep saw the lock held at every level\n",
-            depth
-        );
+        if held() < 0 {
+            pr_info!(
+                "nested {} deep, without lockdep to ask who holds it\n",
+                depth
+            );
+        } else {
+            pr_info!(
+                "nested {} deep, lockdep saw the lock held at every level\n",
+                depth
+            );
+        }
         Ok(ZrNest)
     }
 }
