@@ -10,7 +10,7 @@ ZR_ARCH ?= s390x
 zr-module = scripts/build-module.sh $(if $(KDIR),--kdir $(KDIR)) --arch $(ZR_ARCH)
 zr-pass = $(if $(CLIPPY),CLIPPY=$(CLIPPY)) $(if $(V),V=$(V)) $(if $(INSTALL_MOD_PATH),INSTALL_MOD_PATH=$(INSTALL_MOD_PATH))
 
-.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch lint bench torture distro
+.PHONY: default modules modules_install clean rust-analyzer run test test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch test-distro-amd64 lint bench torture distro
 
 default: modules
 
@@ -36,7 +36,7 @@ test:
 	@scripts/zr test
 
 # One machine's boots only (host tests included), for quick iteration.
-test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch:
+test-s390x test-s390x-sriov test-s390x-kasan test-x86_64 test-x86_64-kasan test-x86_64-switch test-distro-amd64:
 	@scripts/zr test --machines $(@:test-%=%)
 
 # The rescan/remove lock benchmark (not part of test): build/bench-lock.txt.

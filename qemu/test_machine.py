@@ -126,6 +126,15 @@ class MachineTest(unittest.TestCase):
                     uid = 1
                     fid = 1
                     """,
+                "modules.toml": """
+                    [machine]
+                    arch = "x86_64"
+                    qemu = "q"
+                    args = []
+                    console = "c"
+                    control = "v"
+                    test_modules = "vfio_pci"
+                    """,
                 "broken.toml": "[machine\n",
             }
             for name, text in cases.items():

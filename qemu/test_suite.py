@@ -5,16 +5,31 @@ the plans of test and torture are what the options say, and a boot's results are
 the boot runner wrote them. Run from qemu/: python3 -m unittest test_suite"""
 
 import argparse
+import contextlib
 import dataclasses
+import io
 import json
 import os
+import shutil
 import tempfile
 import unittest
+import unittest.mock
 
-from zr import checks, record, scenarios, session
+from zr import checks, record, scenarios, session, suite
 from zr.machine import UsageError
 from zr.main import README_BEGIN, README_END, parse_args, readme_boots, test_plan, torture_plan
-from zr.suite import BootSpec, Test, check_boot, load_boots, load_scenarios, load_suite, read_tests
+from zr.suite import (
+    DISTRO_KERNEL,
+    MACHINES,
+    BootSpec,
+    Test,
+    check_boot,
+    check_machine,
+    load_boots,
+    load_scenarios,
+    load_suite,
+    read_tests,
+)
 
 TESTS = {n: Test(n, 60, False) for n in ("zr_patch_on", "zr_a", "zr_b", "zr_hang")}
 
@@ -220,6 +235,34 @@ class SessionPieces(unittest.TestCase):
             with self.assertRaises(UsageError):
                 session.check_jobs(bad)
         self.assertEqual(session.check_jobs("4"), 4)
+
+    def test_distro_machine_needs_root(self):
+        """Debian's kernel: an x86_64 machine only, and without root its boots are skipped,
+        named, before anything is prepared."""
+        self.assertEqual(check_machine("distro-amd64")["machine"]["kernel"], DISTRO_KERNEL)
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copy(os.path.join(MACHINES, "s390x.toml"), os.path.join(tmp, "base.toml"))
+            write(tmp, "bad.toml", f'[machine]\nbase = "base"\nkernel = "{DISTRO_KERNEL}"\n')
+            old = suite.MACHINES
+            suite.MACHINES = tmp
+            try:
+                with self.assertRaisesRegex(UsageError, "is an x86_64 kernel"):
+                    check_machine("bad")
+            finally:
+                suite.MACHINES = old
+        plan = [b for b in load_suite().boots if b.machine in ("distro-amd64", "x86_64")][:20]
+        s = session.Session(load_suite(), plan)
+        with unittest.mock.patch.object(os, "geteuid", return_value=1000), \
+                unittest.mock.patch.object(session, "BUILD", tempfile.mkdtemp()), \
+                unittest.mock.patch.object(session.subprocess, "run") as run, \
+                contextlib.redirect_stdout(io.StringIO()) as out:
+            run.return_value.returncode = 1
+            s.prepare_machines()
+        self.assertTrue(all(b.machine != "distro-amd64" for b in s.plan))
+        skipped = [r.name for r in s.results.records if r.skipped == 1]
+        self.assertIn("distro-patched", skipped)
+        self.assertIn("needs root", out.getvalue())
+        self.assertEqual({c.args[0][1] for c in run.call_args_list} - {"x86_64"}, set())
 
     def test_boot_argv(self):
         s = session.Session(load_suite(), [], append="zr.x=1")

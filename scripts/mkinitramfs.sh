@@ -5,9 +5,11 @@
 #                [--klp DIR] --out FILE
 #
 # Build the test guest's initramfs: static busybox, /init, the in-guest selftests with the
-# kernel's ktap_helpers.sh, the kernel's modules (from KBUILD/modroot), the zpci_rrlock module
-# (and, with --forged, a copy stamped with another kernel identity; with --forged-size, a copy
-# that recorded a wrong size for a replaced function; with --klp, the test modules).
+# kernel's ktap_helpers.sh, the kernel's modules (from KBUILD/modroot; for a distribution's
+# kernel, scripts/build-distro.sh, the machine's modules and test_modules from
+# KBUILD/zr-modules), the zpci_rrlock module (and, with --forged, a copy stamped with another
+# kernel identity; with --forged-size, a copy that recorded a wrong size for a replaced
+# function; with --klp, the test modules).
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -34,6 +36,32 @@ busybox=$ZR_CACHE/busybox-$arch/bin/busybox
 [ -x "$busybox" ] || zr_die "mkinitramfs: no $arch busybox at $busybox (run scripts/bootstrap.sh)"
 release=$(cat "$kdir/include/config/kernel.release") || zr_die "mkinitramfs: $kdir has no kernel.release"
 
+# distro_modules SRC DEST NAME...: modules NAME of a distribution's SRC (its
+# /usr/lib/modules/RELEASE, indexed by depmod) and those they depend on (modules.dep lists
+# them all), decompressed into DEST.
+distro_modules() {
+	local src=$1 dest=$2 m re line path ko
+	shift 2
+	mkdir -p "$dest"
+	for m in "$@"; do
+		re="${m//[-_]/[-_]}\\.ko(\\.(xz|zst|gz))?"
+		line=$(grep -E "^([^:]*/)?$re:" "$src/modules.dep") ||
+			{ echo "mkinitramfs: $src has no module $m" >&2; return 1; }
+		for path in ${line%%:*} ${line#*:}; do
+			ko=$dest/${path%.ko*}.ko
+			[ -f "$ko" ] && continue
+			mkdir -p "${ko%/*}"
+			case "$path" in
+			*.ko) cp "$src/$path" "$ko" ;;
+			*.ko.xz) xz -dc "$src/$path" >"$ko" ;;
+			*.ko.zst) zstd -qdc "$src/$path" >"$ko" ;;
+			*.ko.gz) gzip -dc "$src/$path" >"$ko" ;;
+			*) echo "mkinitramfs: $path is not a module" >&2; false ;;
+			esac || return 1
+		done
+	done
+}
+
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 # mktemp makes the directory 0700; it becomes the guest's "/", which non-root tests must reach.
@@ -55,6 +83,13 @@ if [ -d "$kdir/modroot/lib/modules/$release" ]; then
 	rm -f "$root/lib/modules/$release/build" "$root/lib/modules/$release/source"
 fi
 q modules | tr ' ' '\n' >"$root/etc/zr-modules"
+if [ -e "$kdir/zr-modules" ]; then
+	# shellcheck disable=SC2046 # the machine's module names, one word each
+	distro_modules "$kdir/zr-modules/" "$root/lib/modules/$release" $(q modules) \
+		$(q test_modules 2>/dev/null) ||
+		zr_die "mkinitramfs: the machine's modules of $kdir/zr-modules"
+	depmod -b "$root" "$release" || zr_die "mkinitramfs: depmod failed"
+fi
 cp "$module/rust/zpci_rrlock.ko" "$root/lib/zpci-rrlock/" || zr_die "mkinitramfs: no module in $module"
 if [ -n "$forged" ]; then
 	mkdir -p "$root/lib/zpci-rrlock/forged"

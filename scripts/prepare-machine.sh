@@ -3,10 +3,11 @@
 #
 # prepare-machine.sh NAME ARCH KERNEL OURQEMU: everything one machine's boots need (the harness,
 # qemu/zr/session.py, runs one per machine in parallel; the builds share the cores): our QEMU
-# when OURQEMU is 1, the kernel of scripts/config/KERNEL.config, the module builds (normal, with
-# a forged identity, with a forged function size, the livepatch test modules) and the
-# initramfs. On success it writes the kernel tree's path to build/prepare/NAME.kdir (and our
-# QEMU's to NAME.qemu), else the failed step to build/prepare/NAME.fail.
+# when OURQEMU is 1, the kernel of scripts/config/KERNEL.config (KERNEL debian-amd64: Debian's
+# own, scripts/build-distro.sh), the module builds (normal, with a forged identity, with a
+# forged function size, the livepatch test modules) and the initramfs. On success it writes
+# the kernel tree's path to build/prepare/NAME.kdir (and our QEMU's to NAME.qemu), else the
+# failed step to build/prepare/NAME.fail.
 set -u
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -21,23 +22,26 @@ mkdir -p "$ZR_BUILD/prepare"
 fail() { echo "$1" >"$out.fail"; exit 1; }
 
 # The kernel first: two machines on our QEMU build it once (the second waits for the first's
-# build), and a machine whose kernel is not cached builds it meanwhile.
-kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" "$ZR_TOP/scripts/config/$kernel.config") ||
-	fail "kernel build ($name)"
+# build), and a machine whose kernel is not cached builds it meanwhile. module LOG ARGS...: a
+# scripts/build-module.sh build against that kernel's tree (in Debian's build root for its own).
+if [ "$kernel" = debian-amd64 ]; then
+	kdir=$("$ZR_TOP/scripts/build-distro.sh" tree) || fail "Debian's kernel tree ($name)"
+	module() { zr_step "$1" "$ZR_TOP/scripts/build-distro.sh" module "${@:2}"; }
+else
+	kdir=$("$ZR_TOP/scripts/build-kernel.sh" "$arch" "$ZR_TOP/scripts/config/$kernel.config") ||
+		fail "kernel build ($name)"
+	module() { zr_step "$1" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" "${@:2}" modules; }
+fi
 if [ "$ourqemu" = 1 ]; then
 	"$ZR_TOP/scripts/build-qemu.sh" >"$out.qemu" || fail "QEMU build ($name)"
 fi
-zr_step "module-$name" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" --out "$mod" modules ||
-	fail "module build ($name)"
-zr_step "module-$name-forged" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-	--out "$mod-forged" --forge "#0 forged-by-zpci-rrlock-tests" modules ||
+module "module-$name" --out "$mod" || fail "module build ($name)"
+module "module-$name-forged" --out "$mod-forged" --forge "#0 forged-by-zpci-rrlock-tests" ||
 	fail "forged module build ($name)"
-zr_step "module-$name-forged-size" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-	--out "$mod-forged-size" --forge-size pci_unlock_rescan_remove modules ||
+module "module-$name-forged-size" --out "$mod-forged-size" --forge-size pci_unlock_rescan_remove ||
 	fail "forged-size module build ($name)"
 # Test modules (their klp-convert flags are in scripts/selftests/modules/klp.flags).
-zr_step "module-$name-klp" "$ZR_TOP/scripts/build-module.sh" --kdir "$kdir" \
-	--src "$ZR_TOP/scripts/selftests/modules" --out "$mod-klp" modules ||
+module "module-$name-klp" --out "$mod-klp" --src "$ZR_TOP/scripts/selftests/modules" ||
 	fail "livepatch test modules ($name)"
 zr_step "initramfs-$name" "$ZR_TOP/scripts/mkinitramfs.sh" --machine "$machine" --kdir "$kdir" \
 	--module "$mod" --forged "$mod-forged" --forged-size "$mod-forged-size" --klp "$mod-klp" \

@@ -44,6 +44,10 @@ def load_machine(path: str) -> Machine:
     for key in ("arch", "args", "console", "control"):
         if key not in m.get("machine", {}):
             raise UsageError(f"machine definition {path}: [machine] has no '{key}'")
+    for key in ("modules", "test_modules"):
+        val = m["machine"].get(key, [])
+        if not isinstance(val, list) or not all(isinstance(v, str) and v for v in val):
+            raise UsageError(f"machine definition {path}: '{key}' must be a list of module names")
     patched = m["machine"].get("qemu_patched", False)
     if not isinstance(patched, bool):
         raise UsageError(f"machine definition {path}: qemu_patched must be true or false")

@@ -310,11 +310,19 @@ def load_suite(suite_dir: str = SUITE) -> Suite:
     return Suite(tests, boots, scenarios, bench, run)
 
 
+# Debian's own kernel of the linux-source package (Documentation/distro.rst).
+DISTRO_KERNEL = "debian-amd64"
+
+
 def check_machine(name: str) -> dict[str, Any]:
-    """A machine definition, validated, that names a kernel config this tree has."""
+    """A machine definition, validated, that names a kernel config this tree has, or Debian's
+    own kernel (DISTRO_KERNEL, scripts/build-distro.sh: x86_64 only)."""
     m = load_machine(os.path.join(MACHINES, f"{name}.toml"))
     kernel = m["machine"].get("kernel")
-    if not kernel or not os.path.isfile(os.path.join(KERNEL_CONFIGS, f"{kernel}.config")):
+    if kernel == DISTRO_KERNEL:
+        if m["machine"]["arch"] != "x86_64":
+            raise UsageError(f"machine {name}: kernel {DISTRO_KERNEL} is an x86_64 kernel")
+    elif not kernel or not os.path.isfile(os.path.join(KERNEL_CONFIGS, f"{kernel}.config")):
         raise UsageError(f"machine {name}: 'kernel' must name a config fragment of "
-                         f"scripts/config/ (got {kernel!r})")
+                         f"scripts/config/ or be {DISTRO_KERNEL!r} (got {kernel!r})")
     return m
