@@ -334,6 +334,11 @@ class Table(unittest.TestCase):
             with open(out, encoding="utf-8") as f:
                 self.assertIn("| nest | s390x |", f.read())
             self.assertIn("stock:   test FAIL", scenarios.text(rows))
+            # A scenario without a stock side says why; its patched side alone shows it.
+            ns = next(s for s in suite.scenarios if s.stock is None)
+            row = scenarios.rows([ns], runs, set())[0]
+            self.assertEqual(row[3], f"n/a: {ns.no_stock}")
+            self.assertEqual(scenarios.text([row]), "(no scenario's boots ran)")
 
     def test_verdicts_judge_what_the_test_showed(self):
         suite = load_suite()

@@ -93,7 +93,8 @@ def verdicts(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[tuple[
 
 def rows(scenarios: list[Scenario], runs: str, ran: set[str]) -> list[Row]:
     cache: dict[str, BootResults | None] = {}
-    return [(s.id, s.machine, s.title, cell(runs, s.stock, ran, cache),
+    return [(s.id, s.machine, s.title,
+             cell(runs, s.stock, ran, cache) if s.stock else f"n/a: {s.no_stock}",
              cell(runs, s.patched, ran, cache)) for s in scenarios]
 
 
@@ -112,7 +113,8 @@ def write(scenarios: list[Scenario], runs: str, out: str, ran: set[str]) -> list
 
 def text(table: list[Row]) -> str:
     """The rows whose stock or patched boot ran, as plain text for a terminal."""
-    shown = [r for r in table if {r[3], r[4]} - {"not run", "n/a"}]
+    shown = [r for r in table if r[3] != "not run" and not r[3].startswith("n/a")
+             or r[4] != "not run"]
     out = []
     for sid, machine, what, stock, patched in shown:
         out += [f"{sid} ({machine}): {what}", f"    stock:   {stock}", f"    patched: {patched}"]
