@@ -50,7 +50,7 @@ torture:
 	@$(foreach v,TORTURE_OPS TORTURE_SECONDS TORTURE_SEED TORTURE_WORKERS TORTURE_CYCLES TORTURE_HOST TORTURE_FULL TORTURE_MACHINES,$(if $($(v)),$(v)="$($(v))")) scripts/zr torture
 
 # zpci_rrlock.ko for Debian's own amd64 kernel, from its packages (Documentation/distro.rst):
-# build/module/distro-amd64/. Needs root.
+# build/module/debian-amd64/. Needs root.
 distro:
 	@scripts/build-distro.sh module >/dev/null
 

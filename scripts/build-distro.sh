@@ -21,7 +21,7 @@
 #
 # `tree` stops after 3 and prints the tree, which also links what a guest boots: zr-image
 # (Debian's vmlinuz) and zr-modules (its /usr/lib/modules/RELEASE). `module` prints the
-# module's output directory (DIR, default build/module/distro-amd64). Each step is cached,
+# module's output directory (DIR, default build/module/debian-amd64). Each step is cached,
 # keyed by its inputs. Needs root (chroot, in a private mount namespace).
 set -u
 # shellcheck source=lib.sh
@@ -32,7 +32,7 @@ set -u
 usage="usage: build-distro.sh tree | module [--out DIR] [--forge ID | --forge-size FUNC | --src DIR]"
 cmd=${1:-}
 [ $# -gt 0 ] && shift
-out=$ZR_BUILD/module/distro-amd64 modargs=()
+out=$ZR_BUILD/module/debian-amd64 modargs=()
 case "$cmd" in
 tree) [ $# -eq 0 ] || zr_die "build-distro: tree takes no arguments ($usage)" ;;
 module)

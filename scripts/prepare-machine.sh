@@ -5,7 +5,8 @@
 # qemu/zr/session.py, runs one per machine in parallel; the builds share the cores): our QEMU
 # when OURQEMU is 1, the kernel of scripts/config/KERNEL.config (KERNEL debian-amd64: Debian's
 # own, scripts/build-distro.sh), the module builds (normal, with a forged identity, with a
-# forged function size, the livepatch test modules) and the initramfs. On success it writes
+# forged function size, the livepatch test modules; once per kernel, under build/module/KERNEL,
+# as they depend on the kernel tree only) and the initramfs. On success it writes
 # the kernel tree's path to build/prepare/NAME.kdir (and our QEMU's to NAME.qemu), else the
 # failed step to build/prepare/NAME.fail.
 set -u
@@ -16,7 +17,7 @@ name=${1:?usage: prepare-machine.sh NAME ARCH KERNEL OURQEMU}
 arch=${2:?} kernel=${3:?} ourqemu=${4:?}
 machine=$ZR_TOP/qemu/machines/$name.toml
 out=$ZR_BUILD/prepare/$name
-mod=$ZR_BUILD/module/$name
+mod=$ZR_BUILD/module/$kernel
 mkdir -p "$ZR_BUILD/prepare"
 
 fail() { echo "$1" >"$out.fail"; exit 1; }
@@ -35,6 +36,12 @@ fi
 if [ "$ourqemu" = 1 ]; then
 	"$ZR_TOP/scripts/build-qemu.sh" >"$out.qemu" || fail "QEMU build ($name)"
 fi
+# Machines booting one kernel share its module builds: the first builds them, the next waits
+# and reruns kbuild on the same tree, which finds nothing to do (about two seconds). The lock
+# is held to the end, so no build rewrites a module while an initramfs copies it.
+mkdir -p "$ZR_BUILD/module"
+exec 9>"$mod.lock"
+flock 9
 module "module-$name" --out "$mod" || fail "module build ($name)"
 module "module-$name-forged" --out "$mod-forged" --forge "#0 forged-by-zpci-rrlock-tests" ||
 	fail "forged module build ($name)"

@@ -104,7 +104,7 @@ def lock_fastpath(p: Prepared, results: Results) -> None:
     with open(lpath, "w", encoding="utf-8") as lf:
         rc = subprocess.run([sys.executable, os.path.join(SCRIPTS, "lock-fastpath.py"),
                              f"{cross(p.arch)}objdump", os.path.join(p.kdir, "vmlinux"),
-                             os.path.join(BUILD, "module", p.name, "rust", "zpci_rrlock.ko"),
+                             os.path.join(BUILD, "module", p.kernel, "rust", "zpci_rrlock.ko"),
                              p.arch], stdout=lf, stderr=lf, check=False).returncode
     lines = read(lpath).splitlines()
     if rc == 0:
