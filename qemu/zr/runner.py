@@ -19,8 +19,9 @@ from .machine import Machine, guest_cmdline, qemu_argv
 
 # Seconds the guest has to power off after its runner's final marker. Every result is in by
 # then; a kernel whose shutdown hangs (device_shutdown() waiting for a device lock that a stock
-# deadlock holds) is killed and the boot judged on what it delivered.
-POWEROFF_GRACE = 60
+# deadlock holds) is killed and the boot judged on what it delivered. Three times the guests'
+# hung-task timeout (10 s): a task the shutdown blocks is reported before the kill.
+POWEROFF_GRACE = 30
 
 
 class Runner:
