@@ -52,8 +52,10 @@ class BootSpec:
     doc: str = ""
 
     def patched_from(self) -> int | None:
-        """The index of the first test that enables the livepatch, None for a stock boot."""
-        return next((i for i, t in enumerate(self.tests) if t in PATCHING), None)
+        """The index of the first test that enables the livepatch, None for a stock boot (a
+        test the boot expects to fail enables nothing)."""
+        return next((i for i, t in enumerate(self.tests) if t in PATCHING and t not in self.fail),
+                    None)
 
     def runner_args(self) -> list[str]:
         """The boot runner's (zr.cli) options for these expectations."""
