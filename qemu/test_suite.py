@@ -29,9 +29,11 @@ from zr.suite import (
     load_scenarios,
     load_suite,
     read_tests,
+    scenario_sides,
 )
 
-TESTS = {n: Test(n, 60, False) for n in ("zr_patch_on", "zr_a", "zr_b", "zr_hang")}
+# In run order: zr_a may run before the livepatch is enabled, zr_b only after.
+TESTS = {n: Test(n, 60, False) for n in ("zr_a", "zr_patch_on", "zr_b", "zr_c", "zr_hang")}
 
 
 def write(tmp: str, name: str, text: str) -> str:
@@ -61,9 +63,9 @@ class SuiteData(unittest.TestCase):
         self.assertEqual(text.count(README_BEGIN) + text.count(README_END), 2,
                          "README.md has the generated list's markers more than once")
 
-    def boots(self, text: str) -> list[BootSpec]:
+    def boots(self, text: str, sides: dict[str, list[str]] | None = None) -> list[BootSpec]:
         with tempfile.TemporaryDirectory() as tmp:
-            return load_boots(write(tmp, "boots.toml", text), TESTS)[0]
+            return load_boots(write(tmp, "boots.toml", text), TESTS, sides)[0]
 
     def refused(self, text: str, want: str) -> None:
         with self.assertRaises(UsageError) as cm:
@@ -71,7 +73,7 @@ class SuiteData(unittest.TestCase):
         self.assertIn(want, str(cm.exception))
 
     def test_boot_fields(self):
-        b = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\ntests = ["zr_a", "zr_hang"]\n'
+        b = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\nchecks = ["zr_a", "zr_hang"]\n'
                        'reports = ["hung-task"]\nallow = ["warning"]\ntimeout = "zr_hang"\n'
                        'grace = 5\nappend = ["zr.a=1"]\n')[0]
         self.assertEqual(b.runner_args(), ["--timeout", "600", "--grace", "5", "--expect-report",
@@ -82,38 +84,55 @@ class SuiteData(unittest.TestCase):
     def test_boot_mistakes_are_named(self):
         head = '[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\n'
         for text, want in (
-                (head + 'tests = ["zr_nope"]\n', "no test 'zr_nope'"),
-                ('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "arm"\ntests = ["zr_a"]\n',
+                (head + 'checks = ["zr_nope"]\n', "checks: no test 'zr_nope'"),
+                (head + 'tests = ["zr_a"]\n', "unknown key tests"),
+                ('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "arm"\nchecks = ["zr_a"]\n',
                  "no machine 'arm'"),
-                ('[[boot]]\nname = "x"\nmachine = "s390x"\ntests = ["zr_a"]\n', "no 'title'"),
-                (head + 'tests = ["zr_a"]\nreports = ["lockdep-nope"]\n',
+                ('[[boot]]\nname = "x"\nmachine = "s390x"\nchecks = ["zr_a"]\n', "no 'title'"),
+                (head + 'checks = ["zr_a"]\nreports = ["lockdep-nope"]\n',
                  "unknown report kind 'lockdep-nope'"),
-                (head + 'tests = ["zr_a"]\nreports = ["warning"]\nallow = ["warning"]\n',
+                (head + 'checks = ["zr_a"]\nreports = ["warning"]\nallow = ["warning"]\n',
                  "both required and allowed"),
-                (head + 'tests = ["zr_a", "zr_b"]\ntimeout = "zr_a"\n', "must be the boot's last"),
-                (head + 'tests = ["zr_a"]\nfail = ["zr_b"]\n', "is not one of its tests"),
-                (head + 'tests = ["zr_a"]\ngrace = "5"\n', "'grace' must be a whole number"),
-                (head + 'tests = ["zr_a"]\nappend = ["a b"]\n', "is not one kernel parameter"),
-                (head + 'tests = ["zr_a"]\nexpect = []\n', "unknown key expect"),
-                (head + 'tests = []\n', "no tests"),
-                (head + 'tests = ["zr_a", "zr_a"]\n', "listed twice"),
-                (head + 'tests = ["zr_a"]\n' + head + 'tests = ["zr_b"]\n', "defined twice"),
-                ('[[boot]]\nname = "X"\ntitle = "t"\nmachine = "s390x"\ntests = ["zr_a"]\n',
+                (head + 'checks = ["zr_a", "zr_b"]\ntimeout = "zr_a"\n', "must be the boot's last"),
+                (head + 'checks = ["zr_a"]\nfail = ["zr_b"]\n', "is not one of its tests"),
+                (head + 'checks = ["zr_a"]\ngrace = "5"\n', "'grace' must be a whole number"),
+                (head + 'checks = ["zr_a"]\nappend = ["a b"]\n', "is not one kernel parameter"),
+                (head + 'checks = ["zr_a"]\nexpect = []\n', "unknown key expect"),
+                (head + 'checks = []\n', "no tests"),
+                (head, "no tests"),
+                (head + 'checks = ["zr_a", "zr_a"]\n', "listed twice"),
+                (head + 'checks = ["zr_a"]\n' + head + 'checks = ["zr_b"]\n', "defined twice"),
+                ('[[boot]]\nname = "X"\ntitle = "t"\nmachine = "s390x"\nchecks = ["zr_a"]\n',
                  "lower case"),
-                ('run = ["y"]\n' + head + 'tests = ["zr_a"]\n', "run: no boot 'y'"),
+                ('run = ["y"]\n' + head + 'checks = ["zr_a"]\n', "run: no boot 'y'"),
                 ('[boot]\n', "want [[boot]] tables"),
-                (head + 'tests = [\n', "boots.toml")):
+                (head + 'checks = [\n', "boots.toml")):
             self.refused(text, want)
 
+    def test_boot_tests_are_composed(self):
+        # The checks and the scenarios' tests, in tests.list's order whatever the lists' order.
+        b = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\n'
+                       'checks = ["zr_hang", "zr_a"]\n', {"x": ["zr_b", "zr_patch_on"]})[0]
+        self.assertEqual(b.tests, ["zr_a", "zr_patch_on", "zr_b", "zr_hang"])
+        self.assertEqual(b.patched_from(), 1)
+        only = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\n',
+                          {"x": ["zr_c", "zr_c"], "y": ["zr_a"]})[0]
+        self.assertEqual(only.tests, ["zr_c"])
+        failing = self.boots('[[boot]]\nname = "x"\ntitle = "t"\nmachine = "s390x"\n'
+                             'checks = ["zr_patch_on", "zr_b"]\nfail = ["zr_patch_on"]\n')[0]
+        self.assertIsNone(failing.patched_from(), "a test that must fail enables nothing")
+
     def scenarios(self, text: str):
-        boots = self.boots('[[boot]]\nname = "stock"\ntitle = "t"\nmachine = "s390x"\n'
-                           'tests = ["zr_a"]\nreports = ["hung-task"]\nallow = ["warning"]\n'
-                           '[[boot]]\nname = "patched"\ntitle = "t"\nmachine = "s390x"\n'
-                           'tests = ["zr_a", "zr_patch_on", "zr_b"]\n'
-                           '[[boot]]\nname = "x86"\ntitle = "t"\nmachine = "x86_64"\n'
-                           'tests = ["zr_patch_on", "zr_a"]\n')
         with tempfile.TemporaryDirectory() as tmp:
-            return load_scenarios(write(tmp, "scenarios.toml", text), boots)
+            path = write(tmp, "scenarios.toml", text)
+            boots = self.boots('[[boot]]\nname = "stock"\ntitle = "t"\nmachine = "s390x"\n'
+                               'checks = ["zr_c"]\nreports = ["hung-task"]\n'
+                               'allow = ["warning"]\n'
+                               '[[boot]]\nname = "patched"\ntitle = "t"\nmachine = "s390x"\n'
+                               'checks = ["zr_patch_on"]\n'
+                               '[[boot]]\nname = "x86"\ntitle = "t"\nmachine = "x86_64"\n'
+                               'checks = ["zr_patch_on"]\n', scenario_sides(path, TESTS))
+            return load_scenarios(path, boots)
 
     def test_scenario_mistakes_are_named(self):
         ok = ('[[scenario]]\nid = "S"\ntitle = "t"\nstock = { boot = "stock", test = "zr_a" }\n'
@@ -126,8 +145,11 @@ class SuiteData(unittest.TestCase):
                 (ok.replace('boot = "stock", test = "zr_a"', 'boot = "patched", test = "zr_b"'),
                  "with the livepatch enabled"),
                 (ok.replace('boot = "stock"', 'boot = "nope"'), "no boot 'nope'"),
-                (ok.replace('test = "zr_b"', 'test = "zr_hang"'), "does not run zr_hang"),
-                (ok.replace('"patched", test = "zr_b"', '"x86", test = "zr_a"'),
+                (ok.replace('test = "zr_b"', 'test = "zr_nope"'),
+                 "scenario 1 ('S') patched: no test 'zr_nope'"),
+                (ok.replace('test = "zr_a"', 'test = "zr_c"'),
+                 "checks: zr_c already run here for a scenario"),
+                (ok.replace('"patched", test = "zr_b"', '"x86", test = "zr_b"'),
                  "stock boot on s390x, patched on x86_64"),
                 (ok.replace('stock = { boot = "stock", test = "zr_a" }\n', ''),
                  "either 'stock' or 'no_stock'"),

@@ -2,7 +2,9 @@
 """The test suite as data: the in-guest tests (scripts/selftests/tests.list, which the guest's
 runner reads too), the boots (qemu/suite/boots.toml, bench.toml) and the stock-vs-patched
 scenarios (qemu/suite/scenarios.toml), read and checked against each other and the machines.
-Every mistake is a UsageError naming the file and the entry."""
+A boot's tests are composed, not listed: the tests of the scenario sides that name the boot and
+the boot's own `checks`, in the one run order of tests.list. Every mistake is a UsageError
+naming the file and the entry."""
 
 import os
 import re
@@ -36,8 +38,8 @@ class Test:
 
 @dataclass
 class BootSpec:
-    """One guest boot: a machine, the tests it runs in order, and what its console and results
-    must show."""
+    """One guest boot: a machine, the tests it runs in order (composed: load_boots), and what its
+    console and results must show."""
     name: str
     machine: str
     tests: list[str]
@@ -96,7 +98,7 @@ def _words(s: str) -> str:
 
 
 def read_tests(path: str = TESTS_LIST) -> dict[str, Test]:
-    """tests.list: NAME TIMEOUT-SECONDS [host], in run order."""
+    """tests.list: NAME TIMEOUT-SECONDS [host], in the run order of every boot."""
     tests: dict[str, Test] = {}
     try:
         with open(path, encoding="utf-8") as f:
@@ -139,16 +141,32 @@ def machine_names() -> list[str]:
     return sorted(f[:-5] for f in os.listdir(MACHINES) if f.endswith(".toml"))
 
 
-BOOT_KEYS = {"name", "title", "machine", "tests", "reports", "allow", "fail", "timeout", "grace",
+BOOT_KEYS = {"name", "title", "machine", "checks", "reports", "allow", "fail", "timeout", "grace",
              "boot_timeout", "append", "doc"}
 
 
-def parse_boot(where: str, b: dict[str, Any], tests: dict[str, Test]) -> BootSpec:
+def compose(where: str, checks: list[str], sides: list[str], tests: dict[str, Test]) -> list[str]:
+    """A boot's tests: its checks and its scenarios' tests, in tests.list's order."""
+    for t in checks:
+        if t not in tests:
+            raise UsageError(f"{where}: checks: no test '{t}' in scripts/selftests/tests.list")
+    if len(set(checks)) != len(checks):
+        raise UsageError(f"{where}: checks: a test is listed twice")
+    both = [t for t in checks if t in sides]
+    if both:
+        raise UsageError(f"{where}: checks: {', '.join(both)} already run here for a scenario "
+                         "(scenarios.toml): name a test once")
+    order = list(tests)
+    return sorted(set(checks) | set(sides), key=order.index)
+
+
+def parse_boot(where: str, b: dict[str, Any], tests: dict[str, Test],
+               sides: dict[str, list[str]]) -> BootSpec:
     unknown = set(b) - BOOT_KEYS
     if unknown:
         raise UsageError(f"{where}: unknown key {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(BOOT_KEYS))})")
-    for key in ("name", "machine", "tests"):
+    for key in ("name", "machine"):
         if key not in b:
             raise UsageError(f"{where}: no '{key}'")
     name = b["name"]
@@ -160,7 +178,9 @@ def parse_boot(where: str, b: dict[str, Any], tests: dict[str, Test]) -> BootSpe
                          f"{', '.join(machine_names())})")
     if not isinstance(b.get("title"), str) or not b["title"].strip():
         raise UsageError(f"{where}: no 'title' (what the boot shows, in a line)")
-    spec = BootSpec(name, b["machine"], _str_list(where, "tests", b["tests"]), _words(b["title"]),
+    composed = compose(where, _str_list(where, "checks", b.get("checks", [])),
+                       sides.get(name, []), tests)
+    spec = BootSpec(name, b["machine"], composed, _words(b["title"]),
                     _str_list(where, "reports", b.get("reports", [])),
                     _str_list(where, "allow", b.get("allow", [])),
                     _str_list(where, "fail", b.get("fail", [])),
@@ -176,7 +196,7 @@ def parse_boot(where: str, b: dict[str, Any], tests: dict[str, Test]) -> BootSpe
 def check_boot(where: str, spec: BootSpec, tests: dict[str, Test]) -> None:
     """A boot's names against the tests, the report kinds and each other."""
     if not spec.tests:
-        raise UsageError(f"{where}: no tests")
+        raise UsageError(f"{where}: no tests (no 'checks', and no scenario side names it)")
     for t in spec.tests:
         if t not in tests:
             raise UsageError(f"{where}: no test '{t}' in scripts/selftests/tests.list")
@@ -202,14 +222,17 @@ def check_boot(where: str, spec: BootSpec, tests: dict[str, Test]) -> None:
             raise UsageError(f"{where}: append: '{p}' is not one kernel parameter")
 
 
-def load_boots(path: str, tests: dict[str, Test] | None = None) -> tuple[list[BootSpec], list[str]]:
-    """Read and check a boots file (boots.toml's format): its boots, and the names of those in
-    its optional 'run' list."""
+def load_boots(path: str, tests: dict[str, Test] | None = None,
+               sides: dict[str, list[str]] | None = None) -> tuple[list[BootSpec], list[str]]:
+    """Read and check a boots file (boots.toml's format): its boots, each with its checks and the
+    tests `sides` (scenario_sides) gives it, and the names of those in its optional 'run'
+    list."""
     tests = read_tests() if tests is None else tests
+    sides = {} if sides is None else sides
     data = _load_toml(path)
     if not set(data) <= {"boot", "run"} or not isinstance(data.get("boot"), list):
         raise UsageError(f"{path}: want [[boot]] tables and an optional 'run' list only")
-    boots = [parse_boot(f"{os.path.basename(path)} boot {i + 1}", b, tests)
+    boots = [parse_boot(f"{os.path.basename(path)} boot {i + 1}", b, tests, sides)
              for i, b in enumerate(data["boot"])]
     seen: set[str] = set()
     for b in boots:
@@ -223,11 +246,36 @@ def load_boots(path: str, tests: dict[str, Test] | None = None) -> tuple[list[Bo
     return boots, run
 
 
-def _side(where: str, val: Any, boots: dict[str, BootSpec], stock: bool) -> Side:
+def _side_shape(where: str, val: Any, stock: bool) -> None:
     keys = {"boot", "test", "shows"} if stock else {"boot", "test"}
-    if not isinstance(val, dict) or not {"boot", "test"} <= set(val) <= keys:
+    if (not isinstance(val, dict) or not {"boot", "test"} <= set(val) <= keys
+            or not all(isinstance(val[k], str) for k in ("boot", "test"))):
         raise UsageError(f"{where}: want {{ boot = \"NAME\", test = \"TEST\""
                          + (", shows = [KIND...] }" if stock else " }"))
+
+
+def scenario_sides(path: str, tests: dict[str, Test]) -> dict[str, list[str]]:
+    """Boot name -> the tests the scenarios of `path` run in it (the rest of each scenario is
+    checked by load_scenarios, once the boots are composed)."""
+    data = _load_toml(path)
+    if set(data) != {"scenario"} or not isinstance(data["scenario"], list):
+        raise UsageError(f"{path}: want [[scenario]] tables only")
+    out: dict[str, list[str]] = {}
+    for i, s in enumerate(data["scenario"]):
+        where = f"{os.path.basename(path)} scenario {i + 1} ('{s.get('id')}')"
+        for side in ("stock", "patched"):
+            if side not in s:
+                continue
+            _side_shape(f"{where} {side}", s[side], side == "stock")
+            if s[side]["test"] not in tests:
+                raise UsageError(f"{where} {side}: no test '{s[side]['test']}' in "
+                                 "scripts/selftests/tests.list")
+            out.setdefault(s[side]["boot"], []).append(s[side]["test"])
+    return out
+
+
+def _side(where: str, val: Any, boots: dict[str, BootSpec], stock: bool) -> Side:
+    _side_shape(where, val, stock)
     b = boots.get(val["boot"])
     if b is None:
         raise UsageError(f"{where}: no boot '{val['boot']}' in boots.toml")
@@ -301,7 +349,8 @@ class Suite:
 
 def load_suite(suite_dir: str = SUITE) -> Suite:
     tests = read_tests()
-    boots, run = load_boots(os.path.join(suite_dir, "boots.toml"), tests)
+    sides = scenario_sides(os.path.join(suite_dir, "scenarios.toml"), tests)
+    boots, run = load_boots(os.path.join(suite_dir, "boots.toml"), tests, sides)
     bench, _ = load_boots(os.path.join(suite_dir, "bench.toml"), tests)
     clash = {b.name for b in boots} & {b.name for b in bench}
     if clash:
